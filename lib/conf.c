@@ -1,0 +1,195 @@
+/*
+ * conf.c - reads the configuration file.  Unknown keys are errors (a typo in
+ * a secret's name must not silently fall back to nothing), and so is a file
+ * that other users can read.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "conf.h"
+#include "crypto.h"
+
+#ifndef CV_DEFAULT_CONFIG
+#define CV_DEFAULT_CONFIG "/etc/contact-verify/cv.conf"
+#endif
+
+const char *
+cv_conf_path(void)
+{
+	const char *p = getenv("CV_CONFIG");
+
+	return (p != NULL && *p != '\0') ? p : CV_DEFAULT_CONFIG;
+}
+
+static void
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Replaces *slot with a copy of value.  Returns 0 or -1 (out of memory). */
+static int
+set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static int
+set_key(struct cv_conf *conf, const char *key, const char *value, char *err, size_t errlen,
+        int lineno)
+{
+	static const struct {
+		const char *name;
+		size_t      offset;
+	} strings[] = {
+		{"database", offsetof(struct cv_conf, database)},
+		{"issuer", offsetof(struct cv_conf, issuer)},
+		{"public_url", offsetof(struct cv_conf, public_url)},
+		{"mail_dir", offsetof(struct cv_conf, mail_dir)},
+		{"smtp_url", offsetof(struct cv_conf, smtp_url)},
+		{"smtp_username", offsetof(struct cv_conf, smtp_username)},
+		{"smtp_password", offsetof(struct cv_conf, smtp_password)},
+		{"mail_from", offsetof(struct cv_conf, mail_from)},
+	};
+	size_t i, n;
+
+	if (strcmp(key, "code_secret") == 0) {
+		n = strlen(value);
+		if (n % 2 != 0 || n / 2 < CV_SECRET_MIN || n / 2 > CV_SECRET_MAX ||
+		    cv_hex_decode(value, conf->code_secret, n / 2) != 0) {
+			fail(err, errlen, "line %d: code_secret must be %d to %d bytes in hex", lineno,
+			     CV_SECRET_MIN, CV_SECRET_MAX);
+			return -1;
+		}
+		conf->code_secret_len = n / 2;
+		return 0;
+	}
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		if (strcmp(key, strings[i].name) == 0) {
+			if (set_string((char **)((char *)conf + strings[i].offset), value) != 0) {
+				fail(err, errlen, "out of memory");
+				return -1;
+			}
+			return 0;
+		}
+	}
+	fail(err, errlen, "line %d: unknown key \"%s\"", lineno, key);
+	return -1;
+}
+
+int
+cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	struct stat st;
+	char line[1024], *key, *value, *eq;
+	const char *env;
+	int lineno = 0, rc = -1;
+	size_t n;
+
+	memset(conf, 0, sizeof(*conf));
+	if ((f = fopen(path, "r")) == NULL) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0 || (st.st_mode & S_IROTH)) {
+		fail(err, errlen, "%s: holds secrets but is readable by all users (chmod o-r)", path);
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		n = strlen(line);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			fail(err, errlen, "%s: line %d is too long", path, lineno);
+			goto out;
+		}
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			fail(err, errlen, "%s: line %d: expected key = value", path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		key = trim(key);
+		if (set_key(conf, key, value, err, errlen, lineno) != 0)
+			goto out;
+	}
+	if ((env = getenv("CV_SMTP_URL")) != NULL && set_string(&conf->smtp_url, env) != 0)
+		goto out;
+	if ((env = getenv("CV_MAIL_DIR")) != NULL && *env != '\0' &&
+	    set_string(&conf->mail_dir, env) != 0)
+		goto out;
+	if (conf->smtp_url != NULL && *conf->smtp_url == '\0') {
+		free(conf->smtp_url);
+		conf->smtp_url = NULL;
+	}
+	if (conf->code_secret_len == 0) {
+		fail(err, errlen, "%s: code_secret is missing", path);
+		goto out;
+	}
+	if (conf->database == NULL && set_string(&conf->database, "") != 0)
+		goto out;
+	if (conf->issuer == NULL && set_string(&conf->issuer, "contact-verify") != 0)
+		goto out;
+	if (conf->public_url == NULL && set_string(&conf->public_url, "http://127.0.0.1:8080") != 0)
+		goto out;
+	n = strlen(conf->public_url);
+	while (n > 0 && conf->public_url[n - 1] == '/')
+		conf->public_url[--n] = '\0';
+	rc = 0;
+out:
+	fclose(f);
+	if (rc != 0)
+		cv_conf_free(conf);
+	return rc;
+}
+
+void
+cv_conf_free(struct cv_conf *conf)
+{
+	if (conf->smtp_password != NULL)
+		OPENSSL_cleanse(conf->smtp_password, strlen(conf->smtp_password));
+	free(conf->database);
+	free(conf->issuer);
+	free(conf->public_url);
+	free(conf->mail_dir);
+	free(conf->smtp_url);
+	free(conf->smtp_username);
+	free(conf->smtp_password);
+	free(conf->mail_from);
+	OPENSSL_cleanse(conf, sizeof(*conf));
+}

@@ -1,0 +1,40 @@
+/*
+ * conf.h - the configuration file of contact-verify: `key = value` lines,
+ * `#` comments, path from $CV_CONFIG (default CV_DEFAULT_CONFIG).  It holds
+ * secrets, so a world-readable file is refused.
+ */
+#ifndef CV_CONF_H
+#define CV_CONF_H
+
+#include <stddef.h>
+
+#define CV_SECRET_MIN 32   /* bytes: every HMAC key is at least 256 bits */
+#define CV_SECRET_MAX 64
+
+struct cv_conf {
+	char         *database;      /* libpq connection string; "" = libpq env */
+	unsigned char code_secret[CV_SECRET_MAX];  /* HMAC key for codes, links */
+	size_t        code_secret_len;
+	char         *issuer;        /* "iss" of contact auth tokens */
+	char         *public_url;    /* base of the links in emails, no "/" at end */
+	char         *mail_dir;      /* directory delivery (.eml files) */
+	char         *smtp_url;      /* smtp:// or smtps://; NULL = directory */
+	char         *smtp_username;
+	char         *smtp_password;
+	char         *mail_from;     /* default sender address */
+};
+
+/* The path named by $CV_CONFIG, or the built-in default.  Cannot fail. */
+const char *cv_conf_path(void);
+
+/*
+ * Reads path into conf (zeroed first).  Returns 0, or -1 with a message
+ * (never containing a secret) in err.  $CV_SMTP_URL and $CV_MAIL_DIR
+ * override the file.  The caller frees with cv_conf_free.
+ */
+int cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen);
+
+/* Frees the strings of conf and wipes its secrets.  conf may be zeroed. */
+void cv_conf_free(struct cv_conf *conf);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * db.h - the process's one PostgreSQL connection and the table of every SQL
+ * statement the programs run.  Statements are prepared on first use and
+ * again after a reconnect; a lost connection is re-opened on the next call.
+ */
+#ifndef CV_DB_H
+#define CV_DB_H
+
+#include <libpq-fe.h>
+
+#include "error.h"
+
+enum cv_stmt {
+	CV_STMT_SEND,            /* cv.api_send(...) */
+	CV_STMT_VERIFY,          /* cv.api_verify(...) */
+	CV_STMT_AUTH_TOKEN,      /* cv.api_auth_token(...) */
+	CV_STMT_AUTHENTICATE,    /* cv.authenticate(key_hash) */
+	CV_STMT_HEALTH,          /* SELECT 1 */
+	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
+	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
+	CV_STMT__MAX
+};
+
+/* Remembers the connection string (a copy) for every later connect.
+ * Returns 0 or -1 (out of memory).  Does not connect. */
+int cv_db_init(const char *conninfo);
+
+/*
+ * Runs prepared statement stmt with text parameters (NULL = SQL NULL) and
+ * returns its result when it has status PGRES_TUPLES_OK; the caller PQclears
+ * it.  On failure returns NULL with *err = CV_ERR_UNAVAILABLE (no database)
+ * or CV_ERR_INTERNAL, having logged the server's message.  A statement
+ * marked safe to repeat is retried once on a fresh connection when the old
+ * one turns out to be dead.
+ */
+PGresult *cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err);
+
+/* The open connection, connecting first if needed; NULL when the server
+ * cannot be reached.  For the mailer's LISTEN. */
+PGconn *cv_db_conn(void);
+
+/* Closes the connection (a later call reconnects). */
+void cv_db_close(void);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * error.c - the table that maps every cv_err to HTTP status, numeric code and
+ * message.  The numbers 1003, 1053, 3000, 7002, 13010, 55031 and 55032 come
+ * from the Contact Verification API; 1001, 1029, 14xx and 15xx are this
+ * project's own (README, "Errors").
+ */
+#include "config.h"
+
+#include "error.h"
+
+static const struct cv_err_info errors[CV_ERR__MAX] = {
+	[CV_OK]                     = {200, 0, "OK"},
+	[CV_ERR_INVALID_INPUT]      = {400, 1003, "Invalid input."},
+	[CV_ERR_UNAUTHENTICATED]    = {401, 1001, "Unauthenticated."},
+	[CV_ERR_TOKEN_EXPIRED]      = {401, 3000, "The token is expired"},
+	[CV_ERR_ACCOUNT_INACTIVE]   = {403, 7002, "Account inactive."},
+	[CV_ERR_CONTACT_NOT_FOUND]  = {400, 55031, "Contact not found."},
+	[CV_ERR_USER_APP_NOT_FOUND] = {400, 55032, "User app not found."},
+	[CV_ERR_PASSCODE_NOT_FOUND] = {400, 13010, "Passcode not found."},
+	[CV_ERR_ACCOUNT_SECRET]     = {400, 1053, "Account secret is invalid"},
+	[CV_ERR_TOO_MANY_ATTEMPTS]  = {429, 1029, "Too many attempts."},
+	[CV_ERR_NOT_FOUND]          = {404, 1404, "Not found."},
+	[CV_ERR_METHOD_NOT_ALLOWED] = {405, 1405, "Method not allowed."},
+	[CV_ERR_BODY_TOO_LARGE]     = {413, 1413, "Request body too large."},
+	[CV_ERR_UNSUPPORTED_MEDIA]  = {415, 1415, "Unsupported media type."},
+	[CV_ERR_INTERNAL]           = {500, 1500, "Internal error."},
+	[CV_ERR_UNAVAILABLE]        = {503, 1503, "Service unavailable."},
+};
+
+const struct cv_err_info *
+cv_err_info(enum cv_err err)
+{
+	if ((int)err < 0 || err >= CV_ERR__MAX)
+		err = CV_ERR_INTERNAL;
+	return &errors[err];
+}
+
+enum cv_err
+cv_err_from_code(int code)
+{
+	int i;
+
+	for (i = 0; i < CV_ERR__MAX; i++)
+		if (errors[i].code == code)
+			return (enum cv_err)i;
+	return CV_ERR_INTERNAL;
+}

@@ -1,0 +1,42 @@
+/*
+ * error.h - the one error enum of contact-verify and its table of HTTP
+ * status, numeric code and message (SPEC section 2.4).  Every layer returns a
+ * cv_err; only response.c turns one into bytes.
+ */
+#ifndef CV_ERROR_H
+#define CV_ERROR_H
+
+enum cv_err {
+	CV_OK = 0,
+	CV_ERR_INVALID_INPUT,        /* 1003  400 */
+	CV_ERR_UNAUTHENTICATED,      /* 1001  401 */
+	CV_ERR_TOKEN_EXPIRED,        /* 3000  401 */
+	CV_ERR_ACCOUNT_INACTIVE,     /* 7002  403 */
+	CV_ERR_CONTACT_NOT_FOUND,    /* 55031 400 */
+	CV_ERR_USER_APP_NOT_FOUND,   /* 55032 400 */
+	CV_ERR_PASSCODE_NOT_FOUND,   /* 13010 400 */
+	CV_ERR_ACCOUNT_SECRET,       /* 1053  400 */
+	CV_ERR_TOO_MANY_ATTEMPTS,    /* 1029  429 */
+	CV_ERR_NOT_FOUND,            /* 1404  404 */
+	CV_ERR_METHOD_NOT_ALLOWED,   /* 1405  405 */
+	CV_ERR_BODY_TOO_LARGE,       /* 1413  413 */
+	CV_ERR_UNSUPPORTED_MEDIA,    /* 1415  415 */
+	CV_ERR_INTERNAL,             /* 1500  500 */
+	CV_ERR_UNAVAILABLE,          /* 1503  503 */
+	CV_ERR__MAX
+};
+
+struct cv_err_info {
+	int         status;   /* HTTP status */
+	int         code;     /* numeric code of the envelope */
+	const char *message;  /* "message" of the envelope */
+};
+
+/* The row of the table for err.  Cannot fail: unknown values give 1500. */
+const struct cv_err_info *cv_err_info(enum cv_err err);
+
+/* The error whose numeric code is code (as returned by the SQL functions),
+ * or CV_ERR_INTERNAL when none has it.  0 gives CV_OK. */
+enum cv_err cv_err_from_code(int code);
+
+#endif

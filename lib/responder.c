@@ -1,0 +1,91 @@
+/*
+ * responder.c - the FastCGI/CGI loop.  FCGI_Accept() answers both ways:
+ * under a FastCGI server it waits for the next request, under plain CGI it
+ * returns once for the request in the environment.
+ */
+#include "config.h"
+
+#include <fcgi_stdio.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "responder.h"
+
+static int
+method_matches(const char *want, const char *got)
+{
+	return strcmp(want, got) == 0 || (strcmp(want, "GET") == 0 && strcmp(got, "HEAD") == 0);
+}
+
+static void
+serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
+{
+	struct cv_request req;
+	struct cv_reply reply;
+	enum cv_err err;
+	double start = cv_now_ms();
+	int status;
+	const char *method = getenv("REQUEST_METHOD");
+	int allowed = method_matches(ep->method, method != NULL ? method : "GET");
+
+	memset(&reply, 0, sizeof(reply));
+	err = cv_request_read(&req, allowed && ep->read_body);
+	if (err == CV_OK && !allowed) {
+		reply.allow = strcmp(ep->method, "GET") == 0 ? "GET, HEAD" : ep->method;
+		err = CV_ERR_METHOD_NOT_ALLOWED;
+	}
+	if (err == CV_OK && ep->authenticated) {
+		err = cv_auth_bearer_hash(req.authorization, req.key_hash);
+		reply.bad_token = req.authorization != NULL;
+	}
+	if (err == CV_OK)
+		err = ep->handle(conf, &req, &reply);
+	/* Callers learn nothing about the body before their key is known good. */
+	if (ep->authenticated && req.key_hash[0] != '\0' &&
+	    (err == CV_ERR_INVALID_INPUT || err == CV_ERR_UNSUPPORTED_MEDIA ||
+	     err == CV_ERR_BODY_TOO_LARGE)) {
+		enum cv_err auth = cv_auth_check(req.key_hash);
+
+		if (auth != CV_OK)
+			err = auth;
+	}
+	status = err == CV_OK ? cv_respond_ok(&req, &reply) : cv_respond_error(&req, err, &reply);
+	cv_log_request(req.request_id, ep->name, status, cv_now_ms() - start);
+	json_object_put(reply.data);
+	json_object_put(reply.document);
+	cv_request_free(&req);
+}
+
+int
+cv_responder_main(const struct cv_endpoint *ep)
+{
+	struct cv_conf conf;
+	char err[256];
+
+	cv_log_init(ep->name);
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() == 0) {
+		cv_log_error("refusing to run as root; start it as an unprivileged user");
+		return 1;
+	}
+	if (cv_conf_load(&conf, cv_conf_path(), err, sizeof(err)) != 0) {
+		cv_log_error("configuration: %s", err);
+		return 1;
+	}
+	if (cv_db_init(conf.database) != 0) {
+		cv_log_error("out of memory");
+		cv_conf_free(&conf);
+		return 1;
+	}
+	while (FCGI_Accept() >= 0)
+		serve(ep, &conf);
+	cv_db_close();
+	cv_conf_free(&conf);
+	return 0;
+}

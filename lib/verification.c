@@ -1,0 +1,228 @@
+/*
+ * verification.c - send, verify and auth-token.  The secrets they make (the
+ * code, the link token) exist in plaintext only in this process and in the
+ * outbox row the mailer delivers; the passcode table keeps keyed hashes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "email.h"
+#include "jwt.h"
+#include "verification.h"
+
+int
+cv_code_hash(const struct cv_conf *conf, char kind, const char *code, size_t len, char out[65])
+{
+	unsigned char mac[CV_SHA256_LEN];
+	char input[2 + CV_CODE_INPUT_MAX];
+
+	if (len > CV_CODE_INPUT_MAX)
+		return -1;
+	input[0] = kind;
+	input[1] = ':';
+	memcpy(input + 2, code, len);
+	if (cv_hmac_sha256(conf->code_secret, conf->code_secret_len, input, len + 2, mac) != 0)
+		return -1;
+	cv_hex_encode(mac, sizeof(mac), out);
+	OPENSSL_cleanse(input, sizeof(input));
+	return 0;
+}
+
+int
+cv_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		             (s[i] >= 'A' && s[i] <= 'F'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The validated, trimmed email field into buf, or NULL (error recorded). */
+static const char *
+email_field(struct cv_request *req, char *buf, size_t len)
+{
+	const char *email = cv_request_string(req, "email", CV_EMAIL_MAX, 0, buf, len);
+
+	if (email != NULL && !cv_email_valid(email, strlen(email))) {
+		cv_request_field_error(req, "email", "The email must be a valid email address.");
+		return NULL;
+	}
+	return email;
+}
+
+/* The numeric result of a cv.api_* row as an error. */
+static enum cv_err
+result_of(const PGresult *res)
+{
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return CV_ERR_INTERNAL;
+	return cv_err_from_code(atoi(PQgetvalue(res, 0, 0)));
+}
+
+enum cv_err
+cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
+{
+	char emailbuf[CV_EMAIL_MAX + 1], code[CV_CODE_MAX + 1], link_token[64], link_hash[65];
+	char hashes[CV_CODE_MAX - CV_CODE_MIN + 1][65], array[(CV_CODE_MAX - CV_CODE_MIN + 1) * 66 + 3];
+	char message[CV_EMAIL_MAX + 128];
+	unsigned char raw[32];
+	const char *email, *params[8];
+	enum cv_err err = CV_ERR_INTERNAL;
+	PGresult *res = NULL;
+	size_t i, n = 0;
+
+	if ((email = email_field(req, emailbuf, sizeof(emailbuf))) == NULL)
+		return CV_ERR_INVALID_INPUT;
+	/* Ten digits: the user app's code length picks a prefix in SQL. */
+	if (cv_random_digits(code, CV_CODE_MAX) != 0 || cv_random_bytes(raw, sizeof(raw)) != 0)
+		goto out;
+	cv_b64url_encode(raw, sizeof(raw), link_token);
+	if (cv_code_hash(conf, 'l', link_token, strlen(link_token), link_hash) != 0)
+		goto out;
+	array[n++] = '{';
+	for (i = 0; i <= CV_CODE_MAX - CV_CODE_MIN; i++) {
+		if (cv_code_hash(conf, 'c', code, CV_CODE_MIN + i, hashes[i]) != 0)
+			goto out;
+		n += (size_t)snprintf(array + n, sizeof(array) - n, "%s%s", i ? "," : "", hashes[i]);
+	}
+	array[n++] = '}';
+	array[n] = '\0';
+	params[0] = req->key_hash;
+	params[1] = email;
+	params[2] = code;
+	params[3] = array;
+	params[4] = link_hash;
+	params[5] = link_token;
+	params[6] = conf->public_url;
+	params[7] = req->request_id;
+	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
+		goto out;
+	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
+	if (err != CV_OK)
+		goto out;
+	snprintf(message, sizeof(message),
+	         "An email containing a link to verify your email has been sent to %s. "
+	         "Please check your spam / junk as well.", email);
+	if ((reply->data = json_object_new_object()) == NULL) {
+		err = CV_ERR_INTERNAL;
+		goto out;
+	}
+	json_object_object_add(reply->data, "type", json_object_new_string("Success"));
+	json_object_object_add(reply->data, "message", json_object_new_string(message));
+out:
+	PQclear(res);
+	OPENSSL_cleanse(code, sizeof(code));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(link_token, sizeof(link_token));
+	return err;
+}
+
+enum cv_err
+cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
+                       struct cv_reply *reply)
+{
+	char emailbuf[CV_EMAIL_MAX + 1], codebuf[CV_CODE_INPUT_MAX + 1], code_hash[65];
+	const char *email, *code, *params[4];
+	enum cv_err err = CV_ERR_INTERNAL;
+	PGresult *res = NULL;
+
+	code = cv_request_string(req, "code", CV_CODE_INPUT_MAX, 1, codebuf, sizeof(codebuf));
+	email = email_field(req, emailbuf, sizeof(emailbuf));
+	if (code == NULL || email == NULL)
+		return CV_ERR_INVALID_INPUT;
+	if (cv_code_hash(conf, 'c', code, strlen(code), code_hash) != 0)
+		goto out;
+	params[0] = req->key_hash;
+	params[1] = email;
+	params[2] = code_hash;
+	params[3] = req->request_id;
+	if ((res = cv_db_exec(CV_STMT_VERIFY, params, &err)) == NULL)
+		goto out;
+	if ((err = result_of(res)) != CV_OK)
+		goto out;
+	if ((reply->data = json_object_new_object()) == NULL) {
+		err = CV_ERR_INTERNAL;
+		goto out;
+	}
+	json_object_object_add(reply->data, "uuid", json_object_new_string(PQgetvalue(res, 0, 1)));
+	reply->meta_object = 1;
+out:
+	PQclear(res);
+	OPENSSL_cleanse(codebuf, sizeof(codebuf));
+	return err;
+}
+
+enum cv_err
+cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
+                           struct cv_reply *reply)
+{
+	struct json_object *claims = NULL;
+	const char *params[3], *secret;
+	char jti[32];
+	unsigned char raw[16];
+	char *token = NULL;
+	long long now, ttl;
+	enum cv_err err = CV_ERR_INTERNAL;
+	PGresult *res = NULL;
+
+	params[0] = req->key_hash;
+	params[1] = cv_uuid_valid(req->path_info) ? req->path_info : NULL;
+	params[2] = req->request_id;
+	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
+		goto out;
+	if ((err = result_of(res)) != CV_OK)
+		goto out;
+	err = CV_ERR_INTERNAL;
+	if (cv_random_bytes(raw, sizeof(raw)) != 0)
+		goto out;
+	cv_b64url_encode(raw, sizeof(raw), jti);
+	secret = PQgetvalue(res, 0, 2);
+	ttl = atoll(PQgetvalue(res, 0, 3));
+	now = atoll(PQgetvalue(res, 0, 7));
+	if ((claims = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(claims, "iss", json_object_new_string(conf->issuer));
+	json_object_object_add(claims, "aud", json_object_new_string(PQgetvalue(res, 0, 1)));
+	json_object_object_add(claims, "sub", json_object_new_string(PQgetvalue(res, 0, 4)));
+	json_object_object_add(claims, "email", json_object_new_string(PQgetvalue(res, 0, 5)));
+	json_object_object_add(claims, "email_verified",
+	                       json_object_new_boolean(PQgetvalue(res, 0, 6)[0] == 't'));
+	json_object_object_add(claims, "iat", json_object_new_int64(now));
+	json_object_object_add(claims, "exp", json_object_new_int64(now + ttl));
+	json_object_object_add(claims, "jti", json_object_new_string(jti));
+	token = cv_jwt_sign(secret, strlen(secret),
+	                    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
+	                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (token == NULL || (reply->data = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(reply->data, "auth_token", json_object_new_string(token));
+	err = CV_OK;
+out:
+	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 2)) {
+		char *s = PQgetvalue(res, 0, 2);
+
+		OPENSSL_cleanse(s, strlen(s));
+	}
+	PQclear(res);
+	json_object_put(claims);
+	free(token);
+	return err;
+}
