@@ -88,11 +88,14 @@ connection_lost(const PGresult *res)
 	return res == NULL || PQstatus(conn) != CONNECTION_OK;
 }
 
+/* Prepares stmt if needed and runs it.  *executed tells whether the
+ * statement itself was sent (a failed PREPARE changed nothing). */
 static PGresult *
-exec_once(enum cv_stmt stmt, const char *const *params)
+exec_once(enum cv_stmt stmt, const char *const *params, int *executed)
 {
 	PGresult *res;
 
+	*executed = 0;
 	if (!prepared[stmt]) {
 		res = PQprepare(conn, statements[stmt].name, statements[stmt].sql,
 		                statements[stmt].nparams, NULL);
@@ -101,6 +104,7 @@ exec_once(enum cv_stmt stmt, const char *const *params)
 		PQclear(res);
 		prepared[stmt] = 1;
 	}
+	*executed = 1;
 	return PQexecPrepared(conn, statements[stmt].name, statements[stmt].nparams, params, NULL,
 	                      NULL, 0);
 }
@@ -109,14 +113,14 @@ PGresult *
 cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 {
 	PGresult *res = NULL;
-	int tries;
+	int tries, executed;
 
 	for (tries = 0; tries < 2; tries++) {
 		if (cv_db_conn() == NULL) {
 			*err = CV_ERR_UNAVAILABLE;
 			return NULL;
 		}
-		res = exec_once(stmt, params);
+		res = exec_once(stmt, params, &executed);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		if (!connection_lost(res)) {
@@ -130,7 +134,7 @@ cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 		             PQerrorMessage(conn));
 		PQclear(res);
 		cv_db_close();
-		if (!statements[stmt].retry_safe)
+		if (executed && !statements[stmt].retry_safe)
 			break;
 	}
 	*err = CV_ERR_UNAVAILABLE;

@@ -40,9 +40,13 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 		reply.allow = strcmp(ep->method, "GET") == 0 ? "GET, HEAD" : ep->method;
 		err = CV_ERR_METHOD_NOT_ALLOWED;
 	}
-	if (err == CV_OK && ep->authenticated) {
-		err = cv_auth_bearer_hash(req.authorization, req.key_hash);
+	/* A missing or malformed credential outranks anything wrong with the body. */
+	if (allowed && ep->authenticated) {
+		enum cv_err auth = cv_auth_bearer_hash(req.authorization, req.key_hash);
+
 		reply.bad_token = req.authorization != NULL;
+		if (auth != CV_OK)
+			err = auth;
 	}
 	if (err == CV_OK)
 		err = ep->handle(conf, &req, &reply);
