@@ -81,11 +81,21 @@ cv_db_conn(void)
 	return conn;
 }
 
-/* 1 when res failed because the connection is gone (or res is NULL). */
+/*
+ * 1 when res failed because the connection is gone.  After a server shutdown
+ * or crash the backend's FATAL message (SQLSTATE 57P0x) can arrive before
+ * libpq sees the socket close, so the status alone is not enough; errors
+ * libpq makes itself carry no SQLSTATE.
+ */
 static int
 connection_lost(const PGresult *res)
 {
-	return res == NULL || PQstatus(conn) != CONNECTION_OK;
+	const char *state;
+
+	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
+		return 1;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 }
 
 /* Prepares stmt if needed and runs it.  *executed tells whether the

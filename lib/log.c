@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -52,10 +53,16 @@ cv_log_request(const char *request_id, const char *endpoint, int status, double 
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {
-	char ts[32], msg[1024];
+	char ts[32], msg[1024], *p;
 
 	stamp(ts, sizeof(ts));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One event, one line: libpq's messages end in (and contain) newlines. */
+	for (p = msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	for (p = msg + strlen(msg); p > msg && p[-1] == ' '; p--)
+		p[-1] = '\0';
 	fprintf(stderr, "%s %s %s: %s\n", ts, program, level, msg);
 }
 

@@ -103,7 +103,8 @@ CREATE TABLE cv.outbox (
 	created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	sent_at         timestamptz
 );
-CREATE INDEX outbox_due ON cv.outbox (next_attempt_at) WHERE status = 'queued';
+CREATE INDEX outbox_due ON cv.outbox (next_attempt_at) WHERE status IN ('queued', 'sending');
+CREATE INDEX outbox_contact_queued ON cv.outbox (contact_id) WHERE status = 'queued';
 
 CREATE TABLE cv.events (
 	id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -216,9 +217,13 @@ BEGIN
 			last_sent + make_interval(secs => app.resend_cooldown) - now()))::integer);
 		RETURN;
 	END IF;
-	-- A new code replaces every earlier unused one of the same purpose.
+	-- A new code replaces every earlier unused one of the same purpose, and
+	-- mail still waiting to carry one of them is dropped.
 	UPDATE cv.passcodes p SET used_at = now()
 	 WHERE p.contact_id = ct.id AND p.purpose = 'login' AND p.used_at IS NULL;
+	UPDATE cv.outbox o SET status = 'expired', code = NULL, link = NULL,
+	       last_error = 'replaced by a newer code'
+	 WHERE o.contact_id = ct.id AND o.purpose = 'login' AND o.status = 'queued';
 	code := left(p_code, app.code_length);
 	pc_expires := now() + make_interval(secs => app.login_ttl);
 	INSERT INTO cv.passcodes (contact_id, purpose, code_hash, link_hash, expires_at)

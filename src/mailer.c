@@ -1,0 +1,827 @@
+/*
+ * mailer.c - cv-mailer, the long-running program that delivers the outbox
+ * (SPEC section 6).  The responders only queue a row and NOTIFY cv_outbox;
+ * this program claims due rows (cv.outbox_claim: FOR UPDATE SKIP LOCKED and
+ * a lease, so several mailers may run), writes each message (mime.c),
+ * delivers it over SMTP with libcurl or into a directory of .eml files, and
+ * records the outcome (cv.outbox_record, which also writes the event).
+ * Delivery is at least once: a mailer that dies, or loses the database,
+ * between sending and recording leaves the row 'sending' until the lease
+ * ends, and it is then sent again with the same Message-ID.
+ *
+ * It waits with poll() on the database socket for a NOTIFY, or for at most
+ * IDLE_WAIT_MS so that retries coming due are noticed; a lost database is
+ * retried with backoff, never given up on.  SIGTERM and SIGINT let the
+ * message in hand finish and be recorded, hand the rest of the batch back
+ * to the queue, and exit 0.  Codes, links and bodies are never logged.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "mime.h"
+
+#define BATCH_SIZE      20
+#define LEASE_SECONDS   120      /* how long a claimed row is ours */
+#define SEND_MAX_S      65       /* one SMTP attempt (CURLOPT_TIMEOUT) plus recording */
+#define IDLE_WAIT_MS    5000     /* longest sleep without a NOTIFY */
+#define BACKOFF_MIN_MS  1000     /* database reconnects: 1 s doubling to 30 s */
+#define BACKOFF_MAX_MS  30000
+#define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
+#define RETRY_MAX_S     3600
+#define DEFAULT_FROM    "no-reply@localhost"
+
+/* The columns of CV_STMT_OUTBOX_CLAIM, in order. */
+enum claim_column {
+	COL_ID, COL_TO_EMAIL, COL_CODE, COL_LINK, COL_APP_NAME, COL_SENDER_NAME,
+	COL_SENDER_EMAIL, COL_LOCALE, COL_PURPOSE, COL_MESSAGE_ID, COL_EXPIRES_IN,
+	COL_ATTEMPTS, COL_CREATED, COL__MAX
+};
+
+static volatile sig_atomic_t stopping;
+
+struct mailer {
+	struct cv_conf conf;
+	int            once;          /* --once: exit when nothing is due */
+	const char    *default_from;  /* conf.mail_from or DEFAULT_FROM */
+	/* SMTP delivery; curl == NULL means directory delivery. */
+	CURL          *curl;
+	char          *smtp_url;      /* conf.smtp_url without our query; curl_free */
+	char           curl_error[CURL_ERROR_SIZE];
+	char           smtp_reply[256];  /* the server's last 4xx/5xx reply line */
+	/* The connection that holds our LISTEN, and its backend, to notice when
+	 * db.c has replaced it (NULL: LISTEN again). */
+	PGconn        *listen_conn;
+	int            listen_pid;
+};
+
+/* One row of a claim, pointing into the PGresult. */
+struct outbox_row {
+	const char *id, *to_email, *code, *link, *app_name, *sender_name, *sender_email;
+	const char *purpose, *message_id;
+	long long   expires_in;  /* seconds the code has left at the claim */
+	long long   created;     /* epoch seconds */
+	int         attempts;    /* this attempt's number, from 1 */
+};
+
+/* What happened to one message, as cv.outbox_record takes it. */
+struct outcome {
+	const char *result;          /* "sent", "retry" or "failed" */
+	int         retry_seconds;
+	char        error[512];      /* "" when none */
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: cv-mailer [--once] [--help]\n"
+	           "Delivers the contact-verify outbox: over SMTP when smtp_url is set, else\n"
+	           "as .eml files in mail_dir.  The configuration file is $CV_CONFIG\n"
+	           "(default %s); $CV_SMTP_URL and $CV_MAIL_DIR override it.\n"
+	           "  --once   deliver everything that is due now, then exit\n"
+	           "smtp_url: smtps://host[:465] for implicit TLS; smtp://host[:587] upgrades\n"
+	           "with STARTTLS when the server offers it, and smtp://...?starttls=required\n"
+	           "refuses to send without it.\n",
+	        cv_conf_path());
+}
+
+/* Sets *out; error (NULL for none) is cut to fit.  Cannot fail. */
+static void
+set_outcome(struct outcome *out, const char *result, int retry_seconds, const char *error)
+{
+	size_t n = error != NULL ? strlen(error) : 0;
+
+	if (n >= sizeof(out->error))
+		n = sizeof(out->error) - 1;
+	out->result = result;
+	out->retry_seconds = retry_seconds;
+	if (n > 0)
+		memcpy(out->error, error, n);
+	out->error[n] = '\0';
+}
+
+/* Seconds before the next try after failed attempt number attempts:
+ * min(30 * 2^(attempts-1), 3600), times a random factor in [0.5, 1] so that
+ * a burst of failures does not come back as a burst.  Cannot fail. */
+static int
+retry_delay(int attempts)
+{
+	unsigned char r[2];
+	long base = RETRY_BASE_S;
+	double factor = 0.75;
+	int i, s;
+
+	for (i = 1; i < attempts && base < RETRY_MAX_S; i++)
+		base *= 2;
+	if (base > RETRY_MAX_S)
+		base = RETRY_MAX_S;
+	if (cv_random_bytes(r, sizeof(r)) == 0)
+		factor = 0.5 + 0.5 * (double)(r[0] << 8 | r[1]) / 65535.0;
+	s = (int)((double)base * factor);
+	return s < 1 ? 1 : s;
+}
+
+/* Sleeps ms milliseconds, or less when a signal arrives. */
+static void
+pause_ms(int ms)
+{
+	if (!stopping)
+		(void)poll(NULL, 0, ms);
+}
+
+/* ---- directory delivery ------------------------------------------------ */
+
+/* fsyncs directory dir so that a rename in it survives a crash.  Returns 0
+ * or -1 with errno set. */
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Writes msg to mail_dir as <created>-<id>.eml: into a hidden .tmp file in
+ * the same directory, fsync, rename, so a reader never sees half a message.
+ * A second delivery of the same row replaces the first.  I/O errors are
+ * temporary failures.
+ */
+static void
+deliver_to_dir(const struct mailer *m, const struct outbox_row *row, const char *msg,
+               size_t len, struct outcome *out)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], error[PATH_MAX + 64];
+	const char *dir = m->conf.mail_dir, *step = "open";
+	int fd = -1, made = 0, n1, n2;
+	size_t off = 0;
+	ssize_t w;
+
+	n1 = snprintf(path, sizeof(path), "%s/%lld-%s.eml", dir, row->created, row->id);
+	n2 = snprintf(tmp, sizeof(tmp), "%s/.%lld-%s.eml.%ld.tmp", dir, row->created, row->id,
+	              (long)getpid());
+	if (row->id[0] == '\0' || strspn(row->id, "0123456789") != strlen(row->id)) {
+		set_outcome(out, "failed", 0, "outbox id is not a number");
+		return;
+	}
+	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(path) || (size_t)n2 >= sizeof(tmp)) {
+		set_outcome(out, "retry", retry_delay(row->attempts), "mail_dir: path too long");
+		return;
+	}
+	(void)unlink(tmp);  /* left by a crashed process that had our PID */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		goto fail;
+	made = 1;
+	step = "fchmod";
+	if (fchmod(fd, 0640) != 0)  /* whatever the umask */
+		goto fail;
+	step = "write";
+	while (off < len) {
+		if ((w = write(fd, msg + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	step = "fsync";
+	if (fsync(fd) != 0)
+		goto fail;
+	step = "close";
+	n1 = close(fd);
+	fd = -1;
+	if (n1 != 0)
+		goto fail;
+	step = "rename";
+	if (rename(tmp, path) != 0)
+		goto fail;
+	if (sync_dir(dir) != 0)  /* the file is there; only durability is in doubt */
+		cv_log_error("mail_dir %s: fsync: %s", dir, strerror(errno));
+	set_outcome(out, "sent", 0, NULL);
+	return;
+fail:
+	snprintf(error, sizeof(error), "mail_dir %s: %s: %s", dir, step, strerror(errno));
+	set_outcome(out, "retry", retry_delay(row->attempts), error);
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		(void)unlink(tmp);
+}
+
+/* ---- SMTP delivery ----------------------------------------------------- */
+
+/* The bytes of one message as curl reads them. */
+struct upload {
+	const char *data;
+	size_t      len, off;
+};
+
+static size_t
+read_message(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nitems, left = u->len - u->off;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+/*
+ * curl's debug hook, used only to keep the server's last error reply line
+ * (curl's own error text has just the number; the reply to the QUIT that
+ * follows a failure is not an error and does not replace it).  Everything
+ * we send (AUTH credentials, the message) is ignored; the reply is kept as
+ * printable ASCII only.  Cannot fail.
+ */
+static int
+on_curl_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct mailer *m = arg;
+	size_t i, o = 0;
+
+	(void)curl;
+	if (type != CURLINFO_HEADER_IN || size < 3 || (data[0] != '4' && data[0] != '5'))
+		return 0;
+	for (i = 0; i < size && o + 1 < sizeof(m->smtp_reply); i++) {
+		if (data[i] == '\r' || data[i] == '\n')
+			break;
+		m->smtp_reply[o++] = (data[i] >= ' ' && data[i] < 0x7f) ? data[i] : '?';
+	}
+	m->smtp_reply[o] = '\0';
+	return 0;
+}
+
+/* 1 when an SMTP failure is our credentials (or the relay's demand for
+ * them): a configuration problem to fix, not a reason to drop mail. */
+static int
+auth_problem(CURLcode rc, long code)
+{
+	return rc == CURLE_LOGIN_DENIED || code == 530 || code == 534 || code == 535 || code == 538;
+}
+
+/*
+ * Sends msg to row->to_email from envelope sender from over the one curl
+ * handle (its connection is kept for the next message).  Success is 'sent';
+ * a 5xx reply is 'failed' with the server's text, except for authentication
+ * trouble; anything else (4xx, refused, timeouts, TLS) is 'retry'.
+ */
+static void
+deliver_by_smtp(struct mailer *m, const struct outbox_row *row, const char *from,
+                const char *msg, size_t len, struct outcome *out)
+{
+	struct upload upload = {msg, len, 0};
+	struct curl_slist *rcpt = NULL;
+	char envelope_from[300], envelope_to[300];
+	CURLcode rc;
+	long code = 0;
+
+	snprintf(envelope_from, sizeof(envelope_from), "<%s>", from);
+	snprintf(envelope_to, sizeof(envelope_to), "<%s>", row->to_email);
+	if ((rcpt = curl_slist_append(NULL, envelope_to)) == NULL) {
+		set_outcome(out, "retry", retry_delay(row->attempts), "out of memory");
+		return;
+	}
+	m->curl_error[0] = '\0';
+	m->smtp_reply[0] = '\0';
+	if (curl_easy_setopt(m->curl, CURLOPT_MAIL_FROM, envelope_from) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_READDATA, &upload) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len) != CURLE_OK) {
+		set_outcome(out, "retry", retry_delay(row->attempts), "curl_easy_setopt failed");
+		goto out;
+	}
+	rc = curl_easy_perform(m->curl);
+	if (rc == CURLE_OK) {
+		set_outcome(out, "sent", 0, NULL);
+		goto out;
+	}
+	(void)curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (m->smtp_reply[0] != '\0')
+		set_outcome(out, "retry", 0, m->smtp_reply);
+	else
+		set_outcome(out, "retry", 0,
+		            m->curl_error[0] != '\0' ? m->curl_error : curl_easy_strerror(rc));
+	if (code >= 500 && code <= 599 && !auth_problem(rc, code))
+		out->result = "failed";
+	else
+		out->retry_seconds = retry_delay(row->attempts);
+out:
+	(void)curl_easy_setopt(m->curl, CURLOPT_MAIL_RCPT, NULL);
+	(void)curl_easy_setopt(m->curl, CURLOPT_READDATA, NULL);
+	curl_slist_free_all(rcpt);
+}
+
+/* ---- one message --------------------------------------------------------- */
+
+static const char *
+field(const PGresult *res, int i, enum claim_column c)
+{
+	return PQgetisnull(res, i, (int)c) ? NULL : PQgetvalue(res, i, (int)c);
+}
+
+static void
+read_row(const PGresult *res, int i, struct outbox_row *row)
+{
+	const char *s;
+
+	row->id = field(res, i, COL_ID);
+	row->to_email = field(res, i, COL_TO_EMAIL);
+	row->code = field(res, i, COL_CODE);
+	row->link = field(res, i, COL_LINK);
+	row->app_name = field(res, i, COL_APP_NAME);
+	row->sender_name = field(res, i, COL_SENDER_NAME);
+	row->sender_email = field(res, i, COL_SENDER_EMAIL);
+	row->purpose = field(res, i, COL_PURPOSE);
+	row->message_id = field(res, i, COL_MESSAGE_ID);
+	row->expires_in = (s = field(res, i, COL_EXPIRES_IN)) != NULL ? strtoll(s, NULL, 10) : 0;
+	row->attempts = (s = field(res, i, COL_ATTEMPTS)) != NULL ? atoi(s) : 1;
+	row->created = (s = field(res, i, COL_CREATED)) != NULL ? strtoll(s, NULL, 10) : 0;
+}
+
+/* Composes and delivers one claimed row, filling *out.  Never touches the
+ * database. */
+static void
+deliver(struct mailer *m, const struct outbox_row *row, struct outcome *out)
+{
+	struct cv_mail mail = {0};
+	const char *why = NULL;
+	char *msg;
+	size_t len = 0;
+	int oom = 0;
+
+	/* A retry with no delay past the expiry is what cv.outbox_record turns
+	 * into 'expired': a code that can no longer be used is not sent. */
+	if (row->expires_in <= 0) {
+		set_outcome(out, "retry", 0, "code expired before delivery");
+		return;
+	}
+	mail.purpose = row->purpose;
+	mail.to_email = row->to_email;
+	mail.from_name = row->sender_name;
+	mail.from_email = (row->sender_email != NULL && *row->sender_email != '\0')
+	                      ? row->sender_email
+	                      : m->default_from;
+	mail.app_name = row->app_name;
+	mail.code = row->code;
+	mail.link = row->link;
+	mail.message_id = row->message_id;
+	mail.expires_in = (long)row->expires_in;
+	mail.date = time(NULL);
+	if ((msg = cv_mime_compose(&mail, &len, &why, &oom)) == NULL) {
+		if (oom)
+			set_outcome(out, "retry", retry_delay(row->attempts), why);
+		else
+			set_outcome(out, "failed", 0, why);
+		return;
+	}
+	if (m->curl != NULL)
+		/* Bounces go to the operator's address when there is one, whatever
+		 * From the app shows. */
+		deliver_by_smtp(m, row, m->conf.mail_from != NULL ? m->conf.mail_from : mail.from_email,
+		                msg, len, out);
+	else
+		deliver_to_dir(m, row, msg, len, out);
+	OPENSSL_cleanse(msg, len);
+	free(msg);
+}
+
+/*
+ * Records out for row through cv.outbox_record and logs the one line of
+ * this message.  Returns 0, or -1 when the database did not take it (the
+ * row then stays 'sending' until its lease ends).
+ */
+static int
+record(struct mailer *m, const struct outbox_row *row, const struct outcome *out)
+{
+	char retry[16], detail[600];
+	const char *params[4];
+	const char *status;
+	enum cv_err err = CV_OK;
+	PGresult *res;
+
+	snprintf(retry, sizeof(retry), "%d", out->retry_seconds);
+	params[0] = row->id;
+	params[1] = out->result;
+	params[2] = out->error[0] != '\0' ? out->error : NULL;
+	params[3] = retry;
+	detail[0] = '\0';
+	if (strcmp(out->result, "retry") == 0)
+		snprintf(detail, sizeof(detail), " retry_in=%ds", out->retry_seconds);
+	if (out->error[0] != '\0')
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " error=\"%s\"",
+		         out->error);
+	if ((res = cv_db_exec(CV_STMT_OUTBOX_RECORD, params, &err)) == NULL) {
+		if (err == CV_ERR_UNAVAILABLE)
+			m->listen_conn = NULL;
+		cv_log_error("outbox id=%s message_id=%s attempt=%d outcome=%s%s NOT RECORDED: the row "
+		             "stays 'sending' and is claimed again after its lease (%d s), so it may "
+		             "be delivered twice with the same Message-ID",
+		             row->id, row->message_id != NULL ? row->message_id : "-", row->attempts,
+		             out->result, detail, LEASE_SECONDS);
+		return -1;
+	}
+	status = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? PQgetvalue(res, 0, 0)
+	                                                           : "(row gone)";
+	cv_log_info("outbox id=%s message_id=%s attempt=%d outcome=%s status=%s%s", row->id,
+	            row->message_id != NULL ? row->message_id : "-", row->attempts, out->result,
+	            status, detail);
+	PQclear(res);
+	return 0;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+/*
+ * Claims up to BATCH_SIZE due rows, delivers and records each in turn.
+ * Rows not started when we stop, or too late to finish within the lease,
+ * are handed back as a 'retry' due at once.  Returns the number of rows
+ * claimed, or -1 when the database failed (the caller backs off).
+ */
+static int
+process_batch(struct mailer *m)
+{
+	char limit[16], lease[16];
+	const char *params[2];
+	const char *reason;
+	struct outbox_row row;
+	struct outcome out;
+	enum cv_err err = CV_OK;
+	PGresult *res;
+	double claimed_at;
+	int i, n, rc = -1;
+
+	snprintf(limit, sizeof(limit), "%d", BATCH_SIZE);
+	snprintf(lease, sizeof(lease), "%d", LEASE_SECONDS);
+	params[0] = limit;
+	params[1] = lease;
+	if ((res = cv_db_exec(CV_STMT_OUTBOX_CLAIM, params, &err)) == NULL) {
+		if (err == CV_ERR_UNAVAILABLE)
+			m->listen_conn = NULL;
+		return -1;
+	}
+	claimed_at = cv_now_ms();
+	if (PQnfields(res) != COL__MAX) {
+		cv_log_error("outbox claim returned %d columns, expected %d", PQnfields(res), COL__MAX);
+		goto out;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		read_row(res, i, &row);
+		reason = NULL;
+		if (stopping)
+			reason = "not attempted: mailer stopping";
+		else if (cv_now_ms() - claimed_at > (LEASE_SECONDS - SEND_MAX_S) * 1000.0)
+			reason = "not attempted: lease running out";
+		if (reason != NULL)
+			set_outcome(&out, "retry", 0, reason);
+		else
+			deliver(m, &row, &out);
+		if (record(m, &row, &out) != 0) {
+			if (i + 1 < n)
+				cv_log_error("%d more claimed row(s) wait for their lease to end", n - i - 1);
+			goto out;
+		}
+	}
+	rc = n;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* Sends the server's notices (such as the FATAL line of a shutdown) to our
+ * log rather than libpq's bare stderr line. */
+static void
+on_notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	cv_log_info("database: %.*s", (int)n, message);
+}
+
+/*
+ * Makes sure we are connected and LISTENing on cv_outbox, connecting and
+ * LISTENing again when db.c has opened a new connection.  Returns 0, or -1
+ * when the database cannot be reached.
+ */
+static int
+ensure_listening(struct mailer *m)
+{
+	PGconn *conn = cv_db_conn();
+	PGresult *res;
+
+	if (conn == NULL) {
+		m->listen_conn = NULL;
+		return -1;
+	}
+	if (conn == m->listen_conn && PQbackendPID(conn) == m->listen_pid)
+		return 0;
+	PQsetNoticeProcessor(conn, on_notice, NULL);
+	/* A utility statement with nothing to bind that belongs to this very
+	 * connection, so it is sent here rather than through db.c's table. */
+	res = PQexec(conn, "LISTEN cv_outbox");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		cv_log_error("LISTEN cv_outbox failed: %s",
+		             res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		PQclear(res);
+		cv_db_close();
+		m->listen_conn = NULL;
+		return -1;
+	}
+	PQclear(res);
+	m->listen_conn = conn;
+	m->listen_pid = PQbackendPID(conn);
+	cv_log_info("connected to the database, listening on cv_outbox");
+	return 0;
+}
+
+/* Reads what the server has sent and frees the notifications.  Returns
+ * how many there were, or -1 when the connection is lost (it is closed). */
+static int
+take_notifications(struct mailer *m)
+{
+	PGnotify *note;
+	int n = 0;
+
+	if (PQconsumeInput(m->listen_conn) == 0 || PQstatus(m->listen_conn) != CONNECTION_OK) {
+		cv_log_error("database connection lost: %s", PQerrorMessage(m->listen_conn));
+		cv_db_close();
+		m->listen_conn = NULL;
+		return -1;
+	}
+	while ((note = PQnotifies(m->listen_conn)) != NULL) {
+		PQfreemem(note);
+		n++;
+	}
+	return n;
+}
+
+/* Waits until a NOTIFY arrives, IDLE_WAIT_MS pass, a signal comes or the
+ * connection drops, whichever is first. */
+static void
+wait_for_work(struct mailer *m)
+{
+	struct pollfd pfd;
+	int r;
+
+	/* Notifications that came in while we were busy mean work now. */
+	if (m->listen_conn == NULL || take_notifications(m) != 0 || stopping)
+		return;
+	pfd.fd = PQsocket(m->listen_conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0) {
+		cv_db_close();
+		m->listen_conn = NULL;
+		return;
+	}
+	r = poll(&pfd, 1, IDLE_WAIT_MS);
+	if (r > 0)
+		(void)take_notifications(m);
+	else if (r < 0 && errno != EINTR) {
+		cv_log_error("poll: %s", strerror(errno));
+		pause_ms(BACKOFF_MIN_MS);
+	}
+}
+
+/* The main loop.  Returns the exit status: 0 when stopped by a signal or,
+ * with --once, when nothing is due; 1 when --once cannot reach the
+ * database. */
+static int
+run(struct mailer *m)
+{
+	int backoff = 0, n;
+
+	while (!stopping) {
+		n = ensure_listening(m) == 0 ? process_batch(m) : -1;
+		if (n < 0) {
+			if (m->once) {
+				cv_log_error("database not usable, giving up (--once)");
+				return 1;
+			}
+			backoff = backoff == 0 ? BACKOFF_MIN_MS
+			                       : (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+			                                                       : backoff * 2);
+			cv_log_error("database not usable, trying again in %d s", backoff / 1000);
+			pause_ms(backoff);
+			continue;
+		}
+		backoff = 0;
+		if (n == BATCH_SIZE)
+			continue;  /* maybe more is due */
+		if (m->once) {
+			if (n == 0)
+				return 0;
+			continue;
+		}
+		wait_for_work(m);
+	}
+	return 0;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+/*
+ * Prepares SMTP delivery from conf.smtp_url: checks the scheme, takes our
+ * own query (?starttls=required) off the URL, and sets every option that is
+ * the same for all messages on one curl handle.  Returns 0, or -1 with a
+ * message in err.
+ */
+static int
+setup_smtp(struct mailer *m, char *err, size_t errlen)
+{
+	CURLU *url = NULL;
+	char *scheme = NULL, *query = NULL, *host = NULL, *port = NULL;
+	long use_ssl = CURLUSESSL_TRY;
+	const char *tls = "STARTTLS when offered";
+	int rc = -1;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return -1;
+	}
+	if ((url = curl_url()) == NULL ||
+	    curl_url_set(url, CURLUPART_URL, m->conf.smtp_url, 0) != CURLUE_OK ||
+	    curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "smtp_url is not a URL");
+		goto out;
+	}
+	if (strcmp(scheme, "smtps") == 0) {
+		use_ssl = CURLUSESSL_ALL;
+		tls = "implicit TLS";
+	} else if (strcmp(scheme, "smtp") != 0) {
+		snprintf(err, errlen, "smtp_url must start with smtp:// or smtps://");
+		goto out;
+	}
+	if (curl_url_get(url, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+		if (strcmp(query, "starttls=required") != 0) {
+			snprintf(err, errlen, "smtp_url: the only query understood is ?starttls=required");
+			goto out;
+		}
+		if (use_ssl == CURLUSESSL_TRY) {
+			use_ssl = CURLUSESSL_ALL;
+			tls = "STARTTLS required";
+		}
+	}
+	(void)curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	if (curl_url_set(url, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(url, CURLUPART_URL, &m->smtp_url, 0) != CURLUE_OK ||
+	    (m->curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (curl_easy_setopt(m->curl, CURLOPT_URL, m->smtp_url) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps") != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_USE_SSL, use_ssl) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_READFUNCTION, read_message) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT, 10L) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT, 60L) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    /* A kept connection older than this is not trusted to still work. */
+	    curl_easy_setopt(m->curl, CURLOPT_MAXAGE_CONN, 60L) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_ERRORBUFFER, m->curl_error) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_DEBUGFUNCTION, on_curl_debug) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_DEBUGDATA, m) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_VERBOSE, 1L) != CURLE_OK ||
+	    (m->conf.smtp_username != NULL &&
+	     (curl_easy_setopt(m->curl, CURLOPT_USERNAME, m->conf.smtp_username) != CURLE_OK ||
+	      curl_easy_setopt(m->curl, CURLOPT_PASSWORD,
+	                       m->conf.smtp_password != NULL ? m->conf.smtp_password : "") !=
+	          CURLE_OK))) {
+		snprintf(err, errlen, "this libcurl lacks an SMTP option we need");
+		goto out;
+	}
+	/* Host and port only: the URL may hold credentials. */
+	cv_log_info("delivering by SMTP to %s:%s (%s)", host, port != NULL ? port : "?", tls);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(query);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(url);
+	return rc;
+}
+
+/* Checks the delivery settings and prepares SMTP or directory delivery.
+ * Returns 0, or -1 with a message in err. */
+static int
+setup_delivery(struct mailer *m, char *err, size_t errlen)
+{
+	struct stat st;
+
+	m->default_from = m->conf.mail_from != NULL ? m->conf.mail_from : DEFAULT_FROM;
+	if (!cv_mime_address_ok(m->default_from)) {
+		snprintf(err, errlen, "mail_from must be a plain address like no-reply@example.com");
+		return -1;
+	}
+	if (m->conf.smtp_url != NULL)
+		return setup_smtp(m, err, errlen);
+	if (m->conf.mail_dir == NULL || *m->conf.mail_dir == '\0') {
+		snprintf(err, errlen, "set smtp_url (SMTP delivery) or mail_dir (directory delivery)");
+		return -1;
+	}
+	if (stat(m->conf.mail_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "mail_dir %s is not a directory", m->conf.mail_dir);
+		return -1;
+	}
+	cv_log_info("delivering into directory %s", m->conf.mail_dir);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mailer m;
+	struct sigaction sa;
+	char err[512];
+	int i, rc = 2;
+
+	memset(&m, 0, sizeof(m));
+	cv_log_init("cv-mailer");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0) {
+			m.once = 1;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "cv-mailer: unknown argument: %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (cv_conf_load(&m.conf, cv_conf_path(), err, sizeof(err)) != 0) {
+		cv_log_error("configuration: %s", err);
+		return 2;
+	}
+	umask(027);
+	if (setup_delivery(&m, err, sizeof(err)) != 0) {
+		cv_log_error("configuration: %s", err);
+		goto out;
+	}
+	if (cv_db_init(m.conf.database) != 0) {
+		cv_log_error("out of memory");
+		rc = 1;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	/* SA_RESTART keeps file writes whole; poll() is cut short regardless. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	cv_log_info("started%s", m.once ? " (--once)" : "");
+	rc = run(&m);
+	cv_log_info("stopped");
+out:
+	cv_db_close();
+	if (m.curl != NULL)
+		curl_easy_cleanup(m.curl);
+	curl_free(m.smtp_url);
+	if (m.conf.smtp_url != NULL)
+		curl_global_cleanup();
+	cv_conf_free(&m.conf);
+	return rc;
+}

@@ -1,0 +1,674 @@
+/*
+ * mime.c - writes the login and email-verification messages: the built-in
+ * English templates, RFC 2047 header encoding, HTML escaping and the MIME
+ * structure.  Everything here is a pure function of struct cv_mail, so the
+ * same row composes to the same bytes on every retry apart from the Date.
+ *
+ * Safety rests on three rules: addresses and the Message-ID are refused
+ * unless they are plain printable ASCII without header syntax; free text
+ * (app and sender names) loses its control characters before it is used
+ * anywhere, so CR/LF can never reach a header; and the MIME boundary starts
+ * with "=_", which neither a quoted-printable body nor (we check) a 7bit one
+ * can contain.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime.h"
+
+#define LINE_MAX_OCTETS 998   /* RFC 5322 2.1.1: MUST */
+#define ENCODED_CHUNK   39    /* bytes per encoded-word: 52 base64 chars, 64 in all */
+#define QP_LINE         75    /* characters before a soft line break (76 with '=') */
+
+/* A growing string.  After a failed allocation every append is a no-op and
+ * failed stays set, so callers check once at the end. */
+struct buf {
+	char  *p;
+	size_t len, cap;
+	int    failed;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->failed)
+		return;
+	if (n >= SIZE_MAX / 2 - b->len) {
+		b->failed = 1;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap != 0 ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = malloc(cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		/* Not realloc: the old block may hold the code and is wiped first. */
+		if (b->len > 0)
+			memcpy(p, b->p, b->len);
+		if (b->p != NULL) {
+			memset(b->p, 0, b->cap);
+			free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* The text of b: "" while it is empty or after a failure.  Cannot fail. */
+static const char *
+buf_str(const struct buf *b)
+{
+	return (b->p != NULL && !b->failed) ? b->p : "";
+}
+
+/* Frees b's memory after wiping it.  b may be empty. */
+static void
+buf_wipe(struct buf *b)
+{
+	if (b->p != NULL) {
+		/* A volatile pointer keeps the compiler from dropping the stores. */
+		volatile char *v = b->p;
+		size_t i;
+
+		for (i = 0; i < b->cap; i++)
+			v[i] = 0;
+		free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+int
+cv_mime_address_ok(const char *addr)
+{
+	const char *at = NULL, *s;
+	size_t n;
+
+	if (addr == NULL || (n = strlen(addr)) < 3 || n > 254)
+		return 0;
+	for (s = addr; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c >= 0x7f || strchr("<>()[],;:\"\\", c) != NULL)
+			return 0;
+		if (c == '@')
+			at = s;
+	}
+	return at != NULL && at != addr && at[1] != '\0';
+}
+
+/* 1 when id looks like "<left@right>" in printable ASCII without spaces. */
+static int
+message_id_ok(const char *id)
+{
+	size_t n, i;
+
+	if (id == NULL || (n = strlen(id)) < 5 || n > 250 || id[0] != '<' || id[n - 1] != '>')
+		return 0;
+	for (i = 1; i < n - 1; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '<' || c == '>')
+			return 0;
+	}
+	return strchr(id, '@') != NULL;
+}
+
+/* 1 when s is non-empty printable ASCII without spaces (a code or a URL). */
+static int
+token_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f || n >= max)
+			return 0;
+	}
+	return 1;
+}
+
+/* A malloc'ed copy of s with every control character turned into a space
+ * and surrounding spaces removed; NULL when out of memory. */
+static char *
+sanitize_text(const char *s)
+{
+	char *copy, *p, *start;
+	size_t n;
+
+	if ((copy = strdup(s != NULL ? s : "")) == NULL)
+		return NULL;
+	for (p = copy; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
+			*p = ' ';
+	}
+	for (start = copy; *start == ' '; start++)
+		;
+	n = strlen(start);
+	while (n > 0 && start[n - 1] == ' ')
+		n--;
+	memmove(copy, start, n);
+	copy[n] = '\0';
+	return copy;
+}
+
+int
+cv_mime_date(time_t t, char *out, size_t len)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct tm tm;
+	int n;
+
+	if (len > 0)
+		out[0] = '\0';
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+	    tm.tm_mon > 11)
+		return -1;
+	n = snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
+	             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	             tm.tm_sec);
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* "10 minutes", "1 minute", "24 hours", "30 days": how long s seconds is.
+ * Minutes round up (the brief's rule); hours and days, used only for the
+ * long lifetimes of email verification, round to nearest. */
+static void
+expiry_phrase(long s, char *out, size_t len)
+{
+	const char *unit;
+	long n;
+
+	if (s < 1)
+		s = 1;
+	if (s <= 120 * 60) {
+		n = (s + 59) / 60;
+		unit = "minute";
+	} else if (s <= 72 * 3600) {
+		n = (s + 1800) / 3600;
+		unit = "hour";
+	} else {
+		n = (s + 43200) / 86400;
+		unit = "day";
+	}
+	snprintf(out, len, "%ld %s%s", n, unit, n == 1 ? "" : "s");
+}
+
+/* Appends the base64 text of n bytes. */
+static void
+put_base64(struct buf *b, const unsigned char *in, size_t n)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char quad[4];
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		quad[0] = alphabet[(v >> 18) & 63];
+		quad[1] = alphabet[(v >> 12) & 63];
+		quad[2] = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+		quad[3] = i + 2 < n ? alphabet[v & 63] : '=';
+		buf_add(b, quad, 4);
+	}
+}
+
+/* 1 when s can go into a header as it is: printable ASCII (spaces allowed),
+ * nothing a reader could take for an encoded-word, at most max bytes. */
+static int
+header_plain_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f || n >= max)
+			return 0;
+	}
+	return strstr(s - n, "=?") == NULL;
+}
+
+/*
+ * Appends s as RFC 2047 "B" encoded-words of at most ENCODED_CHUNK bytes
+ * each, one per line after the first (folded with CRLF SP), never splitting
+ * a UTF-8 sequence between two words (RFC 2047 section 5).
+ */
+static void
+put_encoded_words(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), n;
+
+	while (left > 0) {
+		n = left < ENCODED_CHUNK ? left : ENCODED_CHUNK;
+		/* Back up to the start of a character (not onto a continuation byte). */
+		while (n < left && n > 0 && (p[n] & 0xC0) == 0x80)
+			n--;
+		if (n == 0)  /* not UTF-8 at all: cut anywhere */
+			n = left < ENCODED_CHUNK ? left : ENCODED_CHUNK;
+		if (p != (const unsigned char *)s)
+			buf_adds(b, "\r\n ");
+		buf_adds(b, "=?UTF-8?B?");
+		put_base64(b, p, n);
+		buf_adds(b, "?=");
+		p += n;
+		left -= n;
+	}
+}
+
+/* Appends "Name: text" and CRLF; text is already free of control characters. */
+static void
+put_text_header(struct buf *b, const char *name, const char *text)
+{
+	buf_adds(b, name);
+	buf_adds(b, ": ");
+	if (header_plain_ok(text, 78 - strlen(name) - 2))
+		buf_adds(b, text);
+	else
+		put_encoded_words(b, text);
+	buf_adds(b, "\r\n");
+}
+
+/* Appends "From: name <addr>" (or just the address) and CRLF.  An ASCII
+ * name becomes a quoted-string, anything else encoded-words. */
+static void
+put_from_header(struct buf *b, const char *name, const char *addr)
+{
+	const char *s;
+
+	buf_adds(b, "From: ");
+	if (*name == '\0') {
+		buf_adds(b, addr);
+	} else {
+		if (header_plain_ok(name, 60)) {
+			buf_adds(b, "\"");
+			for (s = name; *s != '\0'; s++) {
+				if (*s == '"' || *s == '\\')
+					buf_adds(b, "\\");
+				buf_add(b, s, 1);
+			}
+			buf_adds(b, "\" <");
+		} else {
+			put_encoded_words(b, name);
+			/* One short word and the address fit on the first line. */
+			buf_adds(b, strlen(name) <= ENCODED_CHUNK &&
+			                    6 + 12 + (strlen(name) + 2) / 3 * 4 + 3 + strlen(addr) <= 78
+			                ? " <"
+			                : "\r\n <");
+		}
+		buf_adds(b, addr);
+		buf_adds(b, ">");
+	}
+	buf_adds(b, "\r\n");
+}
+
+/* Appends s with & < > " ' as HTML character references. */
+static void
+put_html_escaped(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		case '\'': buf_adds(b, "&#39;"); break;
+		default: buf_add(b, s, 1); break;
+		}
+	}
+}
+
+/* The values a template may name. */
+struct fields {
+	const char *app_name;
+	const char *code;
+	const char *link;
+	const char *expiry;
+};
+
+/*
+ * Appends template t with each {app_name}, {code}, {link} and {expiry}
+ * replaced by its value, HTML-escaped when html is set.  Any other brace is
+ * copied as it is.
+ */
+static void
+expand(struct buf *b, const char *t, const struct fields *f, int html)
+{
+	static const struct {
+		const char *name;
+		size_t      offset;
+	} names[] = {
+		{"{app_name}", offsetof(struct fields, app_name)},
+		{"{code}", offsetof(struct fields, code)},
+		{"{link}", offsetof(struct fields, link)},
+		{"{expiry}", offsetof(struct fields, expiry)},
+	};
+	const char *value;
+	size_t i, n;
+
+	while (*t != '\0') {
+		n = strcspn(t, "{");
+		buf_add(b, t, n);
+		t += n;
+		if (*t == '\0')
+			break;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strncmp(t, names[i].name, strlen(names[i].name)) == 0)
+				break;
+		}
+		if (i == sizeof(names) / sizeof(names[0])) {
+			buf_add(b, t++, 1);
+			continue;
+		}
+		value = *(const char *const *)((const char *)f + names[i].offset);
+		if (value == NULL)
+			value = "";
+		if (html)
+			put_html_escaped(b, value);
+		else
+			buf_adds(b, value);
+		t += strlen(names[i].name);
+	}
+}
+
+/*
+ * The built-in English templates.  A message is head, then link_part when
+ * there is a link, then tail; each in a text and an HTML version.
+ */
+static const struct template {
+	const char *purpose;
+	const char *subject;
+	const char *text_head, *text_link, *text_tail;
+	const char *html_head, *html_link, *html_tail;
+} templates[] = {
+	{
+		"login",
+		"Your login code for {app_name}",
+		"Your login code is {code}. It expires in {expiry}.\n",
+		"\nOr open this link to log in:\n{link}\n",
+		"\nIf you did not ask for this code, ignore this email.\n",
+		"<p>Your login code for <strong>{app_name}</strong> is:</p>\n"
+		"<p style=\"font-size:32px;font-weight:bold;letter-spacing:6px;"
+		"font-family:'Courier New',Courier,monospace;margin:16px 0;\">{code}</p>\n"
+		"<p>It expires in {expiry}.</p>\n",
+		"<p>Or open this link to log in:<br>\n<a href=\"{link}\">{link}</a></p>\n",
+		"<p style=\"color:#666666;font-size:14px;\">If you did not ask for this code,"
+		" ignore this email.</p>\n",
+	},
+	{
+		"verify_email",
+		"Confirm your email for {app_name}",
+		"Your code to confirm your email address for {app_name} is {code}."
+		" It expires in {expiry}.\n",
+		"\nOr open this link to confirm it:\n{link}\n",
+		"\nIf you did not sign up for {app_name}, ignore this email.\n",
+		"<p>Your code to confirm your email address for <strong>{app_name}</strong> is:</p>\n"
+		"<p style=\"font-size:32px;font-weight:bold;letter-spacing:6px;"
+		"font-family:'Courier New',Courier,monospace;margin:16px 0;\">{code}</p>\n"
+		"<p>It expires in {expiry}.</p>\n",
+		"<p>Or open this link to confirm it:<br>\n<a href=\"{link}\">{link}</a></p>\n",
+		"<p style=\"color:#666666;font-size:14px;\">If you did not sign up for"
+		" {app_name}, ignore this email.</p>\n",
+	},
+};
+
+/* 1 when text (LF line ends) can be sent as 7bit: ASCII without NUL or CR,
+ * lines of at most LINE_MAX_OCTETS, and no "=_" (which starts our boundary). */
+static int
+fits_7bit(const char *text)
+{
+	size_t col = 0;
+
+	for (; *text != '\0'; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '\n') {
+			col = 0;
+			continue;
+		}
+		if (c >= 0x80 || c == '\r' || ++col > LINE_MAX_OCTETS ||
+		    (c == '=' && text[1] == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends text (LF line ends) with CRLF line ends, unencoded. */
+static void
+put_crlf(struct buf *b, const char *text)
+{
+	size_t n;
+
+	while (*text != '\0') {
+		n = strcspn(text, "\n");
+		buf_add(b, text, n);
+		text += n;
+		if (*text == '\n') {
+			buf_adds(b, "\r\n");
+			text++;
+		}
+	}
+}
+
+/* Appends text (LF line ends) as quoted-printable (RFC 2045 6.7) with CRLF
+ * hard line breaks and lines of at most 76 characters. */
+static void
+put_quoted_printable(struct buf *b, const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char token[3];
+	size_t col = 0, n;
+
+	for (; *text != '\0'; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '\n') {
+			buf_adds(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		if ((c == ' ' || c == '\t') ? (text[1] != '\n' && text[1] != '\0')
+		                            : (c >= 33 && c <= 126 && c != '=')) {
+			token[0] = (char)c;
+			n = 1;
+		} else {
+			token[0] = '=';
+			token[1] = hex[c >> 4];
+			token[2] = hex[c & 15];
+			n = 3;
+		}
+		if (col + n > QP_LINE) {
+			buf_adds(b, "=\r\n");
+			col = 0;
+		}
+		buf_add(b, token, n);
+		col += n;
+	}
+}
+
+/* Appends one body part: its headers, a blank line and text, encoded. */
+static void
+put_part(struct buf *b, const char *boundary, const char *type, const char *text)
+{
+	int plain = fits_7bit(text);
+
+	buf_adds(b, "--");
+	buf_adds(b, boundary);
+	buf_adds(b, "\r\nContent-Type: ");
+	buf_adds(b, type);
+	buf_adds(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
+	buf_adds(b, plain ? "7bit" : "quoted-printable");
+	buf_adds(b, "\r\n\r\n");
+	if (plain)
+		put_crlf(b, text);
+	else
+		put_quoted_printable(b, text);
+	buf_adds(b, "\r\n");
+}
+
+/* The boundary: "=_cv_" and the FNV-1a hash of the Message-ID in hex. */
+static void
+make_boundary(const char *message_id, char out[32])
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (; *message_id != '\0'; message_id++) {
+		h ^= (unsigned char)*message_id;
+		h *= 0x100000001b3u;
+	}
+	snprintf(out, 32, "=_cv_%016llx", (unsigned long long)h);
+}
+
+char *
+cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom)
+{
+	const struct template *t = NULL;
+	struct buf msg = {0}, subject = {0}, text = {0}, html = {0};
+	struct fields f;
+	char *app = NULL, *from_name = NULL, *result = NULL;
+	char date[64], expiry[32], boundary[32];
+	size_t i;
+
+	*oom = 0;
+	*len = 0;
+	for (i = 0; m->purpose != NULL && i < sizeof(templates) / sizeof(templates[0]); i++) {
+		if (strcmp(m->purpose, templates[i].purpose) == 0)
+			t = &templates[i];
+	}
+	if (t == NULL) {
+		*why = "unknown purpose";
+		goto out;
+	}
+	if (!cv_mime_address_ok(m->to_email)) {
+		*why = "invalid recipient address";
+		goto out;
+	}
+	if (!cv_mime_address_ok(m->from_email)) {
+		*why = "invalid sender address";
+		goto out;
+	}
+	if (!message_id_ok(m->message_id)) {
+		*why = "invalid Message-ID";
+		goto out;
+	}
+	if (!token_ok(m->code, 64)) {
+		*why = "missing or malformed code";
+		goto out;
+	}
+	/* The link goes into an href: only the web's own schemes. */
+	if (m->link != NULL && (!token_ok(m->link, 2000) ||
+	                        (strncmp(m->link, "https://", 8) != 0 &&
+	                         strncmp(m->link, "http://", 7) != 0))) {
+		*why = "malformed link";
+		goto out;
+	}
+	if (cv_mime_date(m->date, date, sizeof(date)) != 0) {
+		*why = "date out of range";
+		goto out;
+	}
+	if ((app = sanitize_text(m->app_name)) == NULL ||
+	    (from_name = sanitize_text(m->from_name)) == NULL) {
+		*why = "out of memory";
+		*oom = 1;
+		goto out;
+	}
+	expiry_phrase(m->expires_in, expiry, sizeof(expiry));
+	make_boundary(m->message_id, boundary);
+	f.app_name = app;
+	f.code = m->code;
+	f.link = m->link;
+	f.expiry = expiry;
+
+	expand(&subject, t->subject, &f, 0);
+	expand(&text, t->text_head, &f, 0);
+	if (m->link != NULL)
+		expand(&text, t->text_link, &f, 0);
+	expand(&text, t->text_tail, &f, 0);
+	buf_adds(&html, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"UTF-8\">\n"
+	                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	                "<title>");
+	put_html_escaped(&html, buf_str(&subject));
+	buf_adds(&html, "</title>\n</head>\n<body style=\"margin:0;padding:24px;"
+	                "font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;"
+	                "color:#222222;\">\n");
+	expand(&html, t->html_head, &f, 1);
+	if (m->link != NULL)
+		expand(&html, t->html_link, &f, 1);
+	expand(&html, t->html_tail, &f, 1);
+	buf_adds(&html, "</body>\n</html>\n");
+	if (subject.failed || text.failed || html.failed) {
+		*why = "out of memory";
+		*oom = 1;
+		goto out;
+	}
+
+	put_from_header(&msg, from_name, m->from_email);
+	buf_adds(&msg, "To: ");
+	buf_adds(&msg, m->to_email);
+	buf_adds(&msg, "\r\n");
+	put_text_header(&msg, "Subject", buf_str(&subject));
+	buf_adds(&msg, "Date: ");
+	buf_adds(&msg, date);
+	buf_adds(&msg, "\r\nMessage-ID: ");
+	buf_adds(&msg, m->message_id);
+	/* Auto-Submitted (RFC 3834) keeps vacation responders quiet; the X- line
+	 * does the same for Exchange. */
+	buf_adds(&msg, "\r\nMIME-Version: 1.0\r\n"
+	               "Auto-Submitted: auto-generated\r\n"
+	               "X-Auto-Response-Suppress: All\r\n"
+	               "Content-Type: multipart/alternative; boundary=\"");
+	buf_adds(&msg, boundary);
+	buf_adds(&msg, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n");
+	put_part(&msg, boundary, "text/plain", buf_str(&text));
+	put_part(&msg, boundary, "text/html", buf_str(&html));
+	buf_adds(&msg, "--");
+	buf_adds(&msg, boundary);
+	buf_adds(&msg, "--\r\n");
+	if (msg.failed) {
+		*why = "out of memory";
+		*oom = 1;
+		goto out;
+	}
+	result = msg.p;
+	*len = msg.len;
+	msg.p = NULL;
+	*why = NULL;
+out:
+	buf_wipe(&msg);
+	buf_wipe(&subject);
+	buf_wipe(&text);
+	buf_wipe(&html);
+	free(app);
+	free(from_name);
+	return result;
+}
