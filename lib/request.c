@@ -135,6 +135,8 @@ parse_json(struct cv_request *req, const char *body, size_t len)
 	}
 	if ((tok = json_tokener_new_ex(16)) == NULL)
 		return CV_ERR_INTERNAL;
+	/* RFC 8259 only: no trailing commas, single quotes or bare words. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {

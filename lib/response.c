@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+/* fcgi_stdio.h turns printf into FCGI_printf, which knows no %zu or %lld. */
 #include <fcgi_stdio.h>
 
 #include <stdint.h>
@@ -49,9 +50,9 @@ write_answer(const struct cv_request *req, int status, const char *extra, struct
 	       "Cache-Control: no-store\r\n"
 	       "X-Content-Type-Options: nosniff\r\n"
 	       "X-Request-Id: %s\r\n"
-	       "Content-Length: %zu\r\n"
+	       "Content-Length: %lu\r\n"
 	       "%s\r\n",
-	       status, reason(status), req->request_id, len, extra);
+	       status, reason(status), req->request_id, (unsigned long)len, extra);
 	if (strcmp(req->method, "HEAD") != 0)
 		fwrite((void *)(uintptr_t)text, 1, len, stdout);
 }

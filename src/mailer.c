@@ -788,6 +788,10 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (geteuid() == 0) {
+		cv_log_error("refusing to run as root; start it as an unprivileged user");
+		return 2;
+	}
 	if (cv_conf_load(&m.conf, cv_conf_path(), err, sizeof(err)) != 0) {
 		cv_log_error("configuration: %s", err);
 		return 2;

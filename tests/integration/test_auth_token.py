@@ -1,0 +1,162 @@
+"""GET .../auth-token/{uuid}: the whole flow, the JWT (RFC 7519, HS256 with
+the account's secret) and its claims, and the lookups that fail (SPEC 2.3)."""
+import re
+import uuid
+
+from stack import (API, assert_error, assert_exact, auth_token, compact, create_account, db_now,
+                   expect, issuer, jwt_verify, mail_code, request, send, send_and_get_code,
+                   send_success_body, setup, verify, wait_for_mail)
+
+
+def token_of(resp):
+    assert resp.status == 200, f"auth-token: {resp!r}"
+    body = resp.json()
+    assert set(body) == {"data", "meta"} and body["meta"] == [], body
+    assert set(body["data"]) == {"auth_token"}, body
+    token = body["data"]["auth_token"]
+    assert isinstance(token, str)
+    assert resp.body == compact({"data": {"auth_token": token}, "meta": []}), resp.body
+    return token
+
+
+def check_claims(claims, account, contact, verified, ttl, before, after):
+    assert set(claims) == {"iss", "aud", "sub", "email", "email_verified", "iat", "exp", "jti"}, claims
+    assert claims["iss"] == issuer(), claims
+    assert claims["aud"] == account.uuid, claims
+    assert claims["sub"] == contact.uuid, claims
+    assert claims["email"] == contact.email, claims
+    assert claims["email_verified"] is verified, claims
+    assert isinstance(claims["iat"], int) and isinstance(claims["exp"], int), claims
+    assert before - 2 <= claims["iat"] <= after + 2, f"iat {claims['iat']} not in [{before}, {after}]"
+    assert claims["exp"] == claims["iat"] + ttl, claims
+    assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 16, claims
+
+
+def test_send_then_verify_then_auth_token_happy_path():
+    account, contact = setup()
+    resp = send(account.key, contact.email)
+    assert_exact(resp, 200, send_success_body(contact.email))
+    msg = wait_for_mail(contact.email)
+    code = mail_code(msg)
+    resp = verify(account.key, contact.email, code)
+    assert_exact(resp, 200, compact({"data": {"uuid": contact.uuid}, "meta": {}}))
+    contact_uuid = resp.json()["data"]["uuid"]
+    before = db_now()
+    resp = auth_token(account.key, contact_uuid)
+    after = db_now()
+    header, claims = jwt_verify(token_of(resp), account.token_secret)
+    assert header == {"alg": "HS256", "typ": "JWT"}, header
+    check_claims(claims, account, contact, True, 3600, before, after)
+
+
+def test_auth_token_for_unverified_contact_says_email_verified_false():
+    account, contact = setup()
+    before = db_now()
+    resp = auth_token(account.key, contact.uuid)
+    header, claims = jwt_verify(token_of(resp), account.token_secret)
+    check_claims(claims, account, contact, False, 3600, before, db_now())
+
+
+def test_auth_token_lifetime_follows_account_token_ttl():
+    account, contact = setup(token_ttl=120)
+    before = db_now()
+    _, claims = jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)
+    check_claims(claims, account, contact, False, 120, before, db_now())
+
+
+def test_auth_token_header_segment_is_exactly_hs256_jwt():
+    account, contact = setup()
+    token = token_of(auth_token(account.key, contact.uuid))
+    header_part, payload_part, sig_part = token.split(".")
+    assert "=" not in token, "base64url segments must not be padded"
+    assert len(sig_part) == 43, sig_part
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", header_part + payload_part + sig_part)
+
+
+def test_auth_token_jti_is_unique_per_token():
+    account, contact = setup()
+    jtis = {jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)[1]["jti"]
+            for _ in range(5)}
+    assert len(jtis) == 5, jtis
+
+
+def test_auth_token_does_not_verify_with_another_secret():
+    account, contact = setup()
+    token = token_of(auth_token(account.key, contact.uuid))
+    try:
+        jwt_verify(token, account.token_secret + "x")
+    except AssertionError:
+        return
+    raise AssertionError("the token verifies with a different secret")
+
+
+def test_auth_token_rejects_malformed_uuid():
+    account, contact = setup()
+    for bad in ("not-a-uuid", contact.uuid[:-1], contact.uuid + "0", contact.uuid.replace("-", ""),
+                "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "'%20OR%201=1"):
+        assert_error(auth_token(account.key, bad), 400, 55031, "Contact not found.")
+
+
+def test_auth_token_rejects_unknown_uuid():
+    account, _ = setup()
+    assert_error(auth_token(account.key, str(uuid.uuid4())), 400, 55031, "Contact not found.")
+
+
+def test_auth_token_rejects_contact_of_another_account():
+    _, contact = setup()
+    other = create_account()
+    assert_error(auth_token(other.key, contact.uuid), 400, 55031, "Contact not found.")
+
+
+def test_auth_token_accepts_uppercase_uuid():
+    account, contact = setup()
+    _, claims = jwt_verify(token_of(auth_token(account.key, contact.uuid.upper())), account.token_secret)
+    assert claims["sub"] == contact.uuid
+
+
+def test_auth_token_requires_account_secret():
+    account, contact = setup(token_secret=None)
+    assert_error(auth_token(account.key, contact.uuid), 400, 1053, "Account secret is invalid")
+
+
+def test_auth_token_rejects_secret_shorter_than_32_bytes():
+    account, contact = setup(token_secret="s" * 31)
+    assert_error(auth_token(account.key, contact.uuid), 400, 1053, "Account secret is invalid")
+    account, contact = setup(token_secret="")
+    assert_error(auth_token(account.key, contact.uuid), 400, 1053, "Account secret is invalid")
+
+
+def test_auth_token_accepts_secret_of_exactly_32_bytes():
+    account, contact = setup(token_secret="s" * 32)
+    jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)
+
+
+def test_auth_token_counts_secret_length_in_utf8_bytes():
+    # 11 characters, 33 bytes: long enough; the MAC key is the UTF-8 bytes.
+    account, contact = setup(token_secret="\u20ac" * 11)
+    jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret.encode("utf-8"))
+    # 16 characters, 16 bytes: too short.
+    account, contact = setup(token_secret="abcdefghijklmnop")
+    assert_error(auth_token(account.key, contact.uuid), 400, 1053, "Account secret is invalid")
+
+
+def test_auth_token_without_uuid_is_contact_not_found():
+    account, _ = setup()
+    assert_error(request("GET", f"{API}/auth-token/", key=account.key), 400, 55031, "Contact not found.")
+
+
+def test_auth_token_rejects_other_methods_with_405():
+    account, contact = setup()
+    for method in ("POST", "PUT", "DELETE"):
+        resp = request(method, f"{API}/auth-token/{contact.uuid}", key=account.key)
+        assert_error(resp, 405, 1405, "Method not allowed.")
+        assert resp.header("Allow") == "GET, HEAD", resp.header("Allow")
+
+
+def test_auth_token_email_claim_is_stored_address():
+    account = create_account()
+    contact = account.add_contact(f"Mixed.Case{uuid.uuid4().hex[:8]}@Example.COM")
+    code, _ = send_and_get_code(contact)
+    expect(verify(account.key, contact.email.lower(), code), 200)
+    _, claims = jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)
+    assert claims["email"] == contact.email and claims["email_verified"] is True, claims

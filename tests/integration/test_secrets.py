@@ -1,0 +1,85 @@
+"""Secrets at rest (SPEC 4.1, 5, 6, 9): a database dump reveals no code, link
+token or API key; the outbox holds the code and link only until delivery;
+logs hold none of them."""
+import glob
+import hashlib
+import os
+
+from stack import (auth_token, code_hash, env, expect, held_mail, jwt_verify, mail_code, mail_link,
+                   passcode_not_found, query, query_one, scan_database, send, setup, verify,
+                   wait_for_mail, wait_outbox_final, wrong_code)
+
+
+def test_only_outbox_holds_plaintext_code_until_delivery():
+    # A 10-digit code, so that no other number in the dump looks like it.
+    account, contact = setup(code_length=10)
+    with held_mail(contact.email):
+        expect(send(account.key, contact.email), 200)
+        oid, code, link, status = query_one("SELECT id, code, link, status FROM cv.outbox"
+                                            " WHERE contact_id = %s", (contact.id,))
+        assert status == "queued" and code is not None and link is not None, (status, code, link)
+        token = link.rsplit("token=", 1)[1]
+        found = scan_database([code], digits=True)
+        assert found[code] == ["cv.outbox.code"], f"plaintext code stored in {found[code]}"
+        found = scan_database([token])
+        assert found[token] == ["cv.outbox.link"], f"plaintext link token stored in {found[token]}"
+        assert contact.live_passcode()[1].tobytes() == code_hash(code)
+    held_mail.release(oid)
+    msg = wait_for_mail(contact.email)
+    assert mail_code(msg, 10) == code
+    assert mail_link(msg)[1] == token
+    status, out_code, out_link = wait_outbox_final(contact)[:3]
+    assert (status, out_code, out_link) == ("sent", None, None)
+    found = scan_database([code], digits=True)
+    assert found[code] == [], f"plaintext code still stored after delivery in {found[code]}"
+    found = scan_database([token])
+    assert found[token] == [], f"plaintext link token still stored after delivery in {found[token]}"
+    expect(verify(account.key, contact.email, code), 200)
+
+
+def test_no_table_holds_plaintext_api_key():
+    account, contact = setup()
+    resp = auth_token(account.key, contact.uuid)
+    assert resp.status == 200, resp
+    found = scan_database([account.key, account.key[3:]])
+    assert found == {account.key: [], account.key[3:]: []}, f"plaintext API key stored: {found}"
+    stored = query_one("SELECT key_hash FROM cv.api_keys WHERE account_id = %s", (account.id,))[0]
+    assert stored.tobytes() == hashlib.sha256(account.key.encode()).digest()
+
+
+def test_events_hold_no_code_or_link_token():
+    account, contact = setup(code_length=10)
+    expect(send(account.key, contact.email), 200)
+    msg = wait_for_mail(contact.email)
+    code, token = mail_code(msg, 10), mail_link(msg)[1]
+    passcode_not_found(verify(account.key, contact.email, wrong_code(code)))
+    expect(verify(account.key, contact.email, code), 200)
+    wait_outbox_final(contact)
+    details = query("SELECT event_code, detail::text FROM cv.events WHERE contact_id = %s", (contact.id,))
+    assert details
+    for event_code, detail in details:
+        assert code not in detail and token not in detail, f"{event_code} detail holds a secret: {detail}"
+
+
+def test_logs_hold_no_codes_keys_or_tokens():
+    account, contact = setup(code_length=10)
+    expect(send(account.key, contact.email), 200)
+    msg = wait_for_mail(contact.email)
+    code, token = mail_code(msg, 10), mail_link(msg)[1]
+    expect(verify(account.key, contact.email, code), 200)
+    resp = auth_token(account.key, contact.uuid)
+    jwt = resp.json()["data"]["auth_token"]
+    jwt_verify(jwt, account.token_secret)
+    wait_outbox_final(contact)
+    secrets_ = {"code": code, "link token": token, "API key": account.key,
+                "auth token signature": jwt.rsplit(".", 1)[1], "account secret": account.token_secret}
+    # Every log of the stack but the test SMTP server's (it stands for the
+    # recipient's mail system, which of course sees the code).
+    logs = [p for p in glob.glob(os.path.join(env("CV_STATE_DIR"), "log", "*.log"))
+            if os.path.basename(p) != "smtp.log"]
+    assert logs, "no log files found"
+    for path in logs:
+        with open(path, "rb") as f:
+            data = f.read()
+        for what, value in secrets_.items():
+            assert value.encode() not in data, f"{os.path.basename(path)} holds the {what}"

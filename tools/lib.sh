@@ -1,0 +1,425 @@
+# tools/lib.sh - shell functions shared by tools/run and tools/test: install
+# the packages the project needs, build it out of tree, and start and stop one
+# local stack (PostgreSQL, the FastCGI responders under spawn-fcgi, the mailer,
+# nginx) whose whole state lives in one directory, $CV_STATE.  Everything is
+# started as the unprivileged user contact-verify except nginx's master, and
+# every background process is remembered by PID so that cv_stack_stop ends
+# exactly what was started.  Sourced by bash scripts, never run on its own.
+
+CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CV_USER=contact-verify
+CV_RESPONDERS=(send verify auth-token healthz)
+
+# Debian packages: build, runtime, and what tools/test drives.
+CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
+	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
+	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
+	clang wrk)
+
+# Background processes we started: parallel arrays of names and PIDs, in start
+# order.  Responders are not our children (spawn-fcgi forks and exits), so
+# liveness is read from /proc rather than from `wait`.
+CV_PID_NAMES=()
+CV_PIDS=()
+CV_PG_STARTED=0
+
+cv_say() { printf '%s: %s\n' "${CV_PROG:-cv}" "$*" >&2; }
+cv_die() { cv_say "error: $*"; exit 1; }
+
+cv_require_root() {
+	[ "$(id -u)" -eq 0 ] || cv_die "run me as root (I install packages, create the user $CV_USER and drop to it)"
+}
+
+# cv_install_deps: install the missing packages of CV_PACKAGES.  Fast when
+# nothing is missing (one dpkg-query).  Services the packages would start on
+# their own (the distribution's PostgreSQL cluster, nginx on port 80) are kept
+# from starting with a temporary policy-rc.d.
+cv_install_deps() {
+	local missing=() p status own_policy=0
+	for p in "${CV_PACKAGES[@]}"; do
+		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
+		[ "$status" = "install ok installed" ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	cv_say "installing ${missing[*]}"
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
+	local rc=0
+	{ apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/tmp/cv-apt.$$.log 2>&1 || rc=$?
+	[ $own_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+	if [ $rc -ne 0 ]; then
+		tail -n 30 /tmp/cv-apt.$$.log >&2
+		rm -f /tmp/cv-apt.$$.log
+		cv_die "apt-get install failed"
+	fi
+	rm -f /tmp/cv-apt.$$.log
+}
+
+cv_ensure_user() {
+	id -u "$CV_USER" >/dev/null 2>&1 && return 0
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$CV_USER" ||
+		cv_die "could not create user $CV_USER"
+}
+
+# cv_pg_bindir: the bin directory of the newest installed PostgreSQL server.
+cv_pg_bindir() {
+	local d best=
+	for d in /usr/lib/postgresql/*/bin; do
+		[ -x "$d/initdb" ] || continue
+		if [ -z "$best" ] || [ "${d//[!0-9]/}" -gt "${best//[!0-9]/}" ]; then best=$d; fi
+	done
+	[ -n "$best" ] || cv_die "no PostgreSQL server found under /usr/lib/postgresql"
+	printf '%s\n' "$best"
+}
+
+# cv_build DIR [CONFIGURE-ARGS...]: configure (once per set of arguments) and
+# make the project in the out-of-tree build directory DIR.  The source tree
+# itself must not be configured: automake refuses VPATH builds then.
+cv_build() {
+	local dir=$1
+	shift
+	if [ -e "$CV_ROOT/config.status" ]; then
+		cv_die "$CV_ROOT is configured in-tree; run 'make distclean' there first (tools build in build/ and build-asan/)"
+	fi
+	if [ ! -x "$CV_ROOT/configure" ] ||
+		[ -n "$(cd "$CV_ROOT" && find configure.ac Makefile.am -newer configure 2>/dev/null)" ]; then
+		cv_say "autoreconf -fi"
+		(cd "$CV_ROOT" && autoreconf -fi) >"$CV_ROOT/.autoreconf.out" 2>&1 || {
+			cat "$CV_ROOT/.autoreconf.out" >&2
+			rm -f "$CV_ROOT/.autoreconf.out"
+			return 1
+		}
+		rm -f "$CV_ROOT/.autoreconf.out"
+	fi
+	mkdir -p "$dir"
+	local args="$*"
+	if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.cv-configure-args" 2>/dev/null)" != "$args" ]; then
+		cv_say "configure $args (in ${dir#"$CV_ROOT"/})"
+		rm -f "$dir/.cv-configure-args"
+		(cd "$dir" && "$CV_ROOT/configure" "$@") >"$dir/configure.out" 2>&1 || {
+			tail -n 40 "$dir/configure.out" >&2
+			return 1
+		}
+		printf '%s' "$args" >"$dir/.cv-configure-args"
+	fi
+	cv_say "make (in ${dir#"$CV_ROOT"/})"
+	make -C "$dir" -j"$(nproc)" >"$dir/make.out" 2>&1 || {
+		tail -n 60 "$dir/make.out" >&2
+		return 1
+	}
+	# make check builds the unit tests when they are check_PROGRAMS.
+	make -C "$dir" -j"$(nproc)" check TESTS= >>"$dir/make.out" 2>&1 || {
+		tail -n 60 "$dir/make.out" >&2
+		return 1
+	}
+}
+
+# cv_unit_tests DIR: print the unit-test programs of build directory DIR.
+cv_unit_tests() {
+	local f
+	for f in "$1"/tests/unit/test_*; do
+		case ${f##*/} in *.*) continue ;; esac
+		[ -f "$f" ] && [ -x "$f" ] && printf '%s\n' "$f"
+	done
+}
+
+# cv_free_port: print a TCP port on 127.0.0.1 that nobody listens on now.
+cv_free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# cv_as_user CMD...: run CMD as the service user, from the state directory
+# (the caller's cwd may be unreadable to that user).
+cv_as_user() {
+	(cd "$CV_STATE" && exec runuser -u "$CV_USER" -- "$@")
+}
+
+# cv_psql [PSQL-ARGS...]: psql as superuser postgres on the stack's socket.
+cv_psql() {
+	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 \
+		-h "$CV_STATE/run" -p 5432 -U postgres "$@"
+}
+
+# cv_state_prepare: create the directories of $CV_STATE with the owners and
+# modes the processes need.  The socket directory is reachable only by the
+# service user (and root): the cluster trusts every local connection.
+cv_state_prepare() {
+	local d
+	chmod 755 "$CV_STATE"
+	mkdir -p "$CV_STATE"/{pg,run,log,mail,bin,nginx}
+	chown "$CV_USER:$CV_USER" "$CV_STATE"/{pg,run,log,mail}
+	chmod 700 "$CV_STATE/pg"
+	chmod 750 "$CV_STATE/run"
+	chmod 755 "$CV_STATE"/{log,mail,bin,nginx}
+	for d in "$CV_STATE/run/.s.PGSQL.5432" "$CV_STATE/run/send.sock"; do
+		[ ${#d} -lt 100 ] || { cv_say "$CV_STATE is too deep: unix socket paths must stay under 108 bytes"; return 1; }
+	done
+	runuser -u "$CV_USER" -- test -x "$CV_STATE/run" || {
+		cv_say "user $CV_USER cannot reach $CV_STATE (a parent directory is not searchable by others)"
+		return 1
+	}
+}
+
+# cv_copy_bins BUILD-DIR: copy the built programs into $CV_STATE/bin, so that
+# the service user runs them from a directory it can always reach.
+cv_copy_bins() {
+	local b=$1 name
+	for name in "${CV_RESPONDERS[@]}"; do
+		install -m 755 "$b/cgi-bin/$name" "$CV_STATE/bin/$name" || return 1
+	done
+	install -m 755 "$b/src/cv-mailer" "$CV_STATE/bin/cv-mailer" || return 1
+}
+
+# cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
+# readable by root and the service user's group only (the programs refuse a
+# world-readable file).  Replaced atomically: running programs may read it.
+cv_write_config() {
+	local base=$1 secret=$2 smtp=${3-} tmp="$CV_STATE/.cv.conf.$$"
+	(
+		umask 077
+		{
+			printf '# contact-verify configuration, written by tools/%s.\n' "${CV_PROG:-lib.sh}"
+			printf 'database = host=%s port=5432 dbname=contact_verify user=cv_app\n' "$CV_STATE/run"
+			printf 'code_secret = %s\n' "$secret"
+			printf 'issuer = %s\n' "$base"
+			printf 'public_url = %s\n' "$base"
+			printf 'mail_dir = %s\n' "$CV_STATE/mail"
+			[ -z "$smtp" ] || printf 'smtp_url = %s\n' "$smtp"
+		} >"$tmp"
+	)
+	chown "root:$CV_USER" "$tmp" && chmod 0640 "$tmp" && mv -f "$tmp" "$CV_STATE/cv.conf"
+}
+
+# cv_config_get KEY: print the value of KEY in $CV_STATE/cv.conf, if any.
+cv_config_get() {
+	[ -f "$CV_STATE/cv.conf" ] || return 0
+	sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$CV_STATE/cv.conf" | tail -n 1
+}
+
+# cv_pid_alive PID: true while PID runs (a zombie counts as gone).
+cv_pid_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+cv_remember() {
+	CV_PID_NAMES+=("$1")
+	CV_PIDS+=("$2")
+}
+
+# cv_stop_pids PID...: SIGTERM, wait up to 10 s, then SIGKILL what is left.
+cv_stop_pids() {
+	local pid deadline left
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	deadline=$((SECONDS + 10))
+	while :; do
+		left=()
+		for pid in "$@"; do cv_pid_alive "$pid" && left+=("$pid"); done
+		[ ${#left[@]} -eq 0 ] && break
+		if [ $SECONDS -ge $deadline ]; then
+			cv_say "killing ${left[*]} (still running 10 s after SIGTERM)"
+			kill -KILL "${left[@]}" 2>/dev/null
+			break
+		fi
+		sleep 0.05
+	done
+	for pid in "$@"; do wait "$pid" 2>/dev/null; done
+	return 0
+}
+
+# cv_stop NAME: stop the processes remembered under NAME and forget them.
+cv_stop() {
+	local i pids=() names=() keep=()
+	for i in "${!CV_PIDS[@]}"; do
+		if [ "${CV_PID_NAMES[$i]}" = "$1" ]; then
+			pids+=("${CV_PIDS[$i]}")
+		else
+			names+=("${CV_PID_NAMES[$i]}")
+			keep+=("${CV_PIDS[$i]}")
+		fi
+	done
+	cv_stop_pids "${pids[@]}"
+	CV_PID_NAMES=("${names[@]}")
+	CV_PIDS=("${keep[@]}")
+}
+
+cv_pg_init() {
+	local bin
+	bin=$(cv_pg_bindir)
+	if [ ! -f "$CV_STATE/pg/PG_VERSION" ]; then
+		cv_say "initdb $CV_STATE/pg"
+		cv_as_user "$bin/initdb" -D "$CV_STATE/pg" -U postgres --auth=trust -E UTF8 --locale=C \
+			>"$CV_STATE/log/initdb.log" 2>&1 || {
+			cat "$CV_STATE/log/initdb.log" >&2
+			return 1
+		}
+	fi
+	# Our settings live between two markers at the end of postgresql.conf and
+	# are rewritten on every start, so a moved state directory still works
+	# and `pg_ctl -D .../pg start` alone brings the cluster back as it was.
+	local conf="$CV_STATE/pg/postgresql.conf"
+	sed -i '/^# BEGIN contact-verify/,/^# END contact-verify/d' "$conf"
+	cat >>"$conf" <<EOF
+# BEGIN contact-verify (written by tools/lib.sh)
+listen_addresses = ''
+unix_socket_directories = '$CV_STATE/run'
+port = 5432
+max_connections = 100
+shared_buffers = 128MB
+# END contact-verify
+EOF
+}
+
+cv_pg_start() {
+	local bin
+	bin=$(cv_pg_bindir)
+	if cv_as_user "$bin/pg_ctl" -D "$CV_STATE/pg" status >/dev/null 2>&1; then
+		cv_say "PostgreSQL already runs on $CV_STATE/pg; using it"
+	else
+		cv_as_user "$bin/pg_ctl" -D "$CV_STATE/pg" -l "$CV_STATE/log/pg.log" -w -t 60 start >/dev/null ||
+			return 1
+	fi
+	CV_PG_STARTED=1
+	cv_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'contact_verify'" | grep -q 1 ||
+		cv_psql -d postgres -c 'CREATE DATABASE contact_verify OWNER postgres' || return 1
+}
+
+cv_pg_stop() {
+	[ "$CV_PG_STARTED" = 1 ] || return 0
+	CV_PG_STARTED=0
+	cv_as_user "$(cv_pg_bindir)/pg_ctl" -D "$CV_STATE/pg" -m fast -w -t 60 stop >/dev/null
+}
+
+cv_migrate() {
+	PGHOST="$CV_STATE/run" PGPORT=5432 PGDATABASE=contact_verify PGUSER=postgres \
+		"$CV_ROOT/tools/migrate"
+}
+
+# cv_start_responders: one spawn-fcgi per endpoint, ${CV_WORKERS:-2}
+# processes each, as the service user, with CV_CONFIG (and any sanitizer
+# options) in their environment.  spawn-fcgi points a forked child's stderr
+# to /dev/null, so a tiny sh restores it to log/NAME.log and execs the
+# responder (same PID, argv[0] the binary's path).
+cv_start_responders() {
+	local name pid n=0 pids
+	for name in "${CV_RESPONDERS[@]}"; do
+		rm -f "$CV_STATE/run/$name.sock" "$CV_STATE/run/$name.pid"
+		CV_CONFIG="$CV_STATE/cv.conf" spawn-fcgi -s "$CV_STATE/run/$name.sock" -M 0660 \
+			-U "$CV_USER" -G "$CV_USER" -u "$CV_USER" -g "$CV_USER" \
+			-F "${CV_WORKERS:-2}" -P "$CV_STATE/run/$name.pid" -d "$CV_STATE" \
+			-- /bin/sh -c 'exec "$0" 2>>"$1"' "$CV_STATE/bin/$name" "$CV_STATE/log/$name.log" \
+			>>"$CV_STATE/log/spawn-fcgi.log" 2>&1 || {
+			cat "$CV_STATE/log/spawn-fcgi.log" >&2
+			return 1
+		}
+		pids=$(cat "$CV_STATE/run/$name.pid" 2>/dev/null)
+		[ -n "$pids" ] || pids=$(pgrep -f -x "$CV_STATE/bin/$name")
+		for pid in $pids; do
+			cv_remember "responder-$name" "$pid"
+			n=$((n + 1))
+		done
+	done
+	[ $n -gt 0 ] || { cv_say "no responder started"; return 1; }
+}
+
+cv_stop_responders() {
+	local name
+	for name in "${CV_RESPONDERS[@]}"; do cv_stop "responder-$name"; done
+}
+
+# cv_dead_responders: print the responders (name:pid) that have exited.
+cv_dead_responders() {
+	local i
+	for i in "${!CV_PIDS[@]}"; do
+		case ${CV_PID_NAMES[$i]} in responder-*) ;; *) continue ;; esac
+		cv_pid_alive "${CV_PIDS[$i]}" || printf '%s:%s\n' "${CV_PID_NAMES[$i]#responder-}" "${CV_PIDS[$i]}"
+	done
+}
+
+# cv_start_mailer [VAR=VALUE...]: start the mailer in the background as the
+# service user, with CV_CONFIG and the given extra environment.
+cv_start_mailer() {
+	(
+		cd "$CV_STATE" &&
+			exec env CV_CONFIG="$CV_STATE/cv.conf" "$@" \
+				setpriv --reuid="$CV_USER" --regid="$CV_USER" --init-groups -- \
+				"$CV_STATE/bin/cv-mailer"
+	) </dev/null >>"$CV_STATE/log/mailer.log" 2>&1 &
+	cv_remember mailer $!
+}
+
+# cv_render_nginx PORT: $CV_ROOT/nginx.conf.example -> $CV_STATE/nginx.conf.
+cv_render_nginx() {
+	case $CV_STATE in *'|'* | *'&'*) cv_say "state path $CV_STATE contains | or &"; return 1 ;; esac
+	sed -e "s|@PORT@|$1|g" -e "s|@USER@|$CV_USER|g" -e "s|@RUNDIR@|$CV_STATE/run|g" \
+		-e "s|@LOGDIR@|$CV_STATE/log|g" -e "s|@PREFIX@|$CV_STATE/nginx|g" \
+		"$CV_ROOT/nginx.conf.example" >"$CV_STATE/nginx.conf"
+	local left
+	left=$(sed 's/#.*//' "$CV_STATE/nginx.conf" | grep -o '@[A-Z_]*@' | head -n 1)
+	[ -z "$left" ] || { cv_say "nginx.conf.example: unknown placeholder $left"; return 1; }
+}
+
+cv_start_nginx() {
+	local conf="$CV_STATE/nginx.conf" prefix="$CV_STATE/nginx/" err="$CV_STATE/log/nginx-error.log"
+	nginx -t -q -c "$conf" -p "$prefix" -e "$err" -g 'daemon off;' || {
+		tail -n 20 "$err" >&2
+		return 1
+	}
+	nginx -c "$conf" -p "$prefix" -e "$err" -g 'daemon off;' </dev/null >>"$err" 2>&1 &
+	cv_remember nginx $!
+}
+
+# cv_wait_http URL [SECONDS]: poll URL until it answers 200, for at most
+# SECONDS (default 30), failing early when nginx has exited.
+cv_wait_http() {
+	local url=$1 deadline=$((SECONDS + ${2:-30})) code i
+	while :; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url") || code=000
+		[ "$code" = 200 ] && return 0
+		for i in "${!CV_PIDS[@]}"; do
+			if [ "${CV_PID_NAMES[$i]}" = nginx ] && ! cv_pid_alive "${CV_PIDS[$i]}"; then
+				cv_say "nginx exited"
+				return 1
+			fi
+		done
+		if [ $SECONDS -ge $deadline ]; then
+			cv_say "$url still answers $code after ${2:-30} s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# cv_wait_port PORT [SECONDS]: poll until something accepts on 127.0.0.1:PORT.
+cv_wait_port() {
+	local deadline=$((SECONDS + ${2:-30}))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+# cv_stack_stop: stop everything remembered, newest first, then PostgreSQL.
+cv_stack_stop() {
+	while [ ${#CV_PIDS[@]} -gt 0 ]; do
+		cv_stop "${CV_PID_NAMES[${#CV_PID_NAMES[@]} - 1]}"
+	done
+	cv_pg_stop
+}
+
+# cv_log_tails: the end of every log of the stack, for a failure report.
+cv_log_tails() {
+	local f
+	for f in "$CV_STATE"/log/*.log; do
+		[ -s "$f" ] && [ "${f##*/}" != initdb.log ] || continue
+		printf '\n----- %s (last 40 lines) -----\n' "${f#"$CV_STATE"/}"
+		tail -n 40 "$f"
+	done
+}
