@@ -42,6 +42,7 @@ static const struct {
 static PGconn *conn;
 static char *conninfo;
 static int prepared[CV_STMT__MAX];
+static int session_ending;  /* the server sent a FATAL message while we were idle */
 
 int
 cv_db_init(const char *info)
@@ -57,7 +58,36 @@ cv_db_close(void)
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
+	session_ending = 0;
 	memset(prepared, 0, sizeof(prepared));
+}
+
+/*
+ * Notices, without blocking, a server that has gone away while the
+ * connection was idle, so that a statement that must not be repeated is not
+ * sent into a dead connection.  A terminated backend first sends its FATAL
+ * message (PQisBusy parses it, leaving notifications queued for the
+ * mailer), and only the next read finds the end of the stream.
+ */
+static int
+connection_alive(void)
+{
+	if (PQstatus(conn) != CONNECTION_OK || PQconsumeInput(conn) != 1)
+		return 0;
+	(void)PQisBusy(conn);
+	return !session_ending && PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK;
+}
+
+/* libpq's notices go to our log; a FATAL one means the backend is exiting. */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	(void)arg;
+	if (severity != NULL && strcmp(severity, "FATAL") == 0)
+		session_ending = 1;
+	cv_log_info("database: %s", PQresultErrorMessage(res));
 }
 
 PGconn *
@@ -67,7 +97,7 @@ cv_db_conn(void)
 	const char *values[] = {"2", "contact-verify", "-c search_path=pg_catalog",
 	                        conninfo != NULL ? conninfo : "", NULL};
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+	if (conn != NULL && connection_alive())
 		return conn;
 	cv_db_close();
 	/* expand_dbname: the configured string may override the defaults above. */
@@ -78,6 +108,8 @@ cv_db_conn(void)
 		cv_db_close();
 		return NULL;
 	}
+	PQsetNoticeReceiver(conn, on_notice, NULL);
+	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
 	return conn;
 }
 
@@ -96,6 +128,45 @@ connection_lost(const PGresult *res)
 		return 1;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	return state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+}
+
+/*
+ * 1 when the server ended the session with a FATAL shutdown or crash error
+ * (SQLSTATE 57P01-57P03) while running our statement.  The backend stops at
+ * such an interrupt before it commits (commit holds interrupts off, and one
+ * arriving later is read while idle), so the statement took no effect and
+ * may be sent again.  A bare end of stream proves nothing and is not retried.
+ */
+static int
+server_aborted(const PGresult *res)
+{
+	static const char *const codes[] = {"57P01", "57P02", "57P03"};
+	const char *state, *texts[2];
+	size_t i, t;
+
+	if (res != NULL && (state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL) {
+		for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+			if (strcmp(state, codes[i]) == 0)
+				return 1;
+		return 0;
+	}
+	/*
+	 * When the socket closes right after the FATAL message, libpq rebuilds
+	 * the result from its message text and the fields are gone; with
+	 * PQERRORS_VERBOSE that text still reads "FATAL:  57P01: ...".
+	 */
+	texts[0] = res != NULL ? PQresultErrorMessage(res) : "";
+	texts[1] = PQerrorMessage(conn);
+	for (t = 0; t < 2; t++) {
+		for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+			const char *at = strstr(texts[t], codes[i]);
+
+			if (at != NULL && at - texts[t] >= 3 && strncmp(at - 3, ":  ", 3) == 0 &&
+			    at[5] == ':')
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* Prepares stmt if needed and runs it.  *executed tells whether the
@@ -123,7 +194,7 @@ PGresult *
 cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 {
 	PGresult *res = NULL;
-	int tries, executed;
+	int tries, executed, safe;
 
 	for (tries = 0; tries < 2; tries++) {
 		if (cv_db_conn() == NULL) {
@@ -142,9 +213,10 @@ cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 		}
 		cv_log_error("statement %s: connection lost: %s", statements[stmt].name,
 		             PQerrorMessage(conn));
+		safe = !executed || statements[stmt].retry_safe || server_aborted(res);
 		PQclear(res);
 		cv_db_close();
-		if (executed && !statements[stmt].retry_safe)
+		if (!safe)
 			break;
 	}
 	*err = CV_ERR_UNAVAILABLE;

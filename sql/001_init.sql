@@ -209,12 +209,15 @@ BEGIN
 		result := 55032;
 		RETURN;
 	END IF;
+	-- clock_timestamp(), not now(): a send that held the contact's lock
+	-- before us may have committed a created_at later than our start.
 	SELECT max(p.created_at) INTO last_sent FROM cv.passcodes p
 	 WHERE p.contact_id = ct.id AND p.purpose = 'login';
-	IF last_sent IS NOT NULL AND last_sent + make_interval(secs => app.resend_cooldown) > now() THEN
+	IF app.resend_cooldown > 0 AND last_sent IS NOT NULL
+	   AND last_sent + make_interval(secs => app.resend_cooldown) > clock_timestamp() THEN
 		result := 1029;
 		retry_after := greatest(1, ceil(extract(epoch FROM
-			last_sent + make_interval(secs => app.resend_cooldown) - now()))::integer);
+			last_sent + make_interval(secs => app.resend_cooldown) - clock_timestamp()))::integer);
 		RETURN;
 	END IF;
 	-- A new code replaces every earlier unused one of the same purpose, and

@@ -63,6 +63,22 @@ def test_responders_recover_after_losing_database_connections():
         assert resp.status == 200, resp
 
 
+def test_verify_recovers_after_losing_database_connections_without_503():
+    # verify must not be repeated blindly (it may have used a code), so the
+    # responder has to notice the dead idle connection before sending.
+    account, contact = setup()
+    body = {"email": contact.email, "code": "000000"}
+    for _ in range(4):
+        expect(request("POST", f"{API}/verify", body, key=account.key), 400)
+    killed = query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE usename = 'cv_app' AND application_name = 'contact-verify'"
+                   "   AND query ILIKE '%%cv.api_verify(%%'")
+    assert killed, "no verify connection found to end"
+    for _ in range(6):
+        assert_error(request("POST", f"{API}/verify", body, key=account.key),
+                     400, 13010, "Passcode not found.")
+
+
 HOSTILE_FORMS = [b"=", b"&&&", b"email", b"email=%", b"email=%4", b"%00=1", b"email=%C3%28",
                  b"email=%00a%40b.com", b"=x&email=a@b.com", b"\xff\xfe", b"email=\xc3\x28",
                  b"email=a%40b.com&email="]

@@ -192,6 +192,25 @@ def test_verify_concurrent_correct_submissions_exactly_one_succeeds():
     assert len(verified) == 1, verified
 
 
+def test_verify_concurrent_wrong_attempts_still_burn_code_after_five():
+    n = 10
+    account, contact = setup()
+    code, _ = send_and_get_code(contact)
+    barrier = threading.Barrier(n)
+
+    def attempt(_):
+        barrier.wait(timeout=10)
+        return verify(account.key, contact.email, wrong_code(code))
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for answer in pool.map(attempt, range(n)):
+            passcode_not_found(answer)
+    assert contact.live_passcode()[3] == 5, f"attempts = {contact.live_passcode()[3]}"
+    passcode_not_found(verify(account.key, contact.email, code))
+    locked = [e for e in contact.events() if e[1] == 5004]
+    assert len(locked) == 1, locked
+
+
 def test_verify_requires_user_app():
     account, contact = setup()
     code, _ = send_and_get_code(contact)
