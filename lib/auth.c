@@ -1,9 +1,12 @@
 /*
- * auth.c - the bearer credential.  Keys are looked up by their SHA-256, so
- * the secret itself never reaches the database or a log line.
+ * auth.c - the bearer credential.  API keys are looked up by their SHA-256,
+ * so the key itself never reaches the database or a log line; access tokens
+ * are checked here and named to the database by client and expiry.
  */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,15 +14,45 @@
 #include "auth.h"
 #include "crypto.h"
 #include "db.h"
+#include "jwt.h"
+
+/* "oauth:<client_id>:<exp>" for a valid access token, else -1. */
+static int
+access_token_credential(const struct cv_conf *conf, const char *token, size_t len,
+                        char credential[CV_CREDENTIAL_MAX + 1])
+{
+	struct json_object *claims, *client, *exp;
+	int64_t client_id, expires;
+	int rc = -1;
+
+	claims = cv_jwt_verify(conf->access_token_key, conf->access_token_key_len,
+	                       CV_JWT_TYP_ACCESS, token, len);
+	if (claims == NULL)
+		return -1;
+	if (json_object_object_get_ex(claims, "client_id", &client) &&
+	    json_object_is_type(client, json_type_int) &&
+	    json_object_object_get_ex(claims, "exp", &exp) && json_object_is_type(exp, json_type_int)) {
+		client_id = json_object_get_int64(client);
+		expires = json_object_get_int64(exp);
+		if (client_id > 0 && expires > 0 && client_id < INT64_MAX && expires < INT64_MAX) {
+			snprintf(credential, CV_CREDENTIAL_MAX + 1, "oauth:%lld:%lld",
+			         (long long)client_id, (long long)expires);
+			rc = 0;
+		}
+	}
+	json_object_put(claims);
+	return rc;
+}
 
 enum cv_err
-cv_auth_bearer_hash(const char *authorization, char hash[CV_KEY_HASH_HEX + 1])
+cv_auth_bearer(const struct cv_conf *conf, const char *authorization,
+               char credential[CV_CREDENTIAL_MAX + 1])
 {
 	unsigned char digest[CV_SHA256_LEN];
 	const char *token;
 	size_t len, i;
 
-	hash[0] = '\0';
+	credential[0] = '\0';
 	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
 		return CV_ERR_UNAUTHENTICATED;
 	token = authorization + 7;
@@ -35,18 +68,22 @@ cv_auth_bearer_hash(const char *authorization, char hash[CV_KEY_HASH_HEX + 1])
 		unsigned char c = (unsigned char)token[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("-._~+/=", c) != NULL) || c == '\0')
+		      (c != '\0' && strchr("-._~+/=", c) != NULL)))
 			return CV_ERR_UNAUTHENTICATED;
 	}
+	/* API keys have no dots; a JWT has exactly two. */
+	if (memchr(token, '.', len) != NULL)
+		return access_token_credential(conf, token, len, credential) == 0
+		           ? CV_OK : CV_ERR_UNAUTHENTICATED;
 	cv_sha256(token, len, digest);
-	cv_hex_encode(digest, sizeof(digest), hash);
+	cv_hex_encode(digest, sizeof(digest), credential);
 	return CV_OK;
 }
 
 enum cv_err
-cv_auth_check(const char *key_hash)
+cv_auth_check(const char *credential)
 {
-	const char *params[] = {key_hash};
+	const char *params[] = {credential};
 	enum cv_err err;
 	PGresult *res;
 

@@ -1,22 +1,29 @@
 /*
  * auth.h - authentication of callers of the Contact Verification API
- * (SPEC section 4.1): "Authorization: Bearer <api key>".
+ * (SPEC section 4): "Authorization: Bearer <api key | access token>".
  */
 #ifndef CV_AUTH_H
 #define CV_AUTH_H
 
 #include "error.h"
 
-#define CV_KEY_HASH_HEX 64
-#define CV_BEARER_MAX 2048
+#include "conf.h"
+
+/* Room for what cv_auth_bearer writes: 64 hex digits, or
+ * "oauth:<client_id>:<exp>". */
+#define CV_CREDENTIAL_MAX 64
+#define CV_BEARER_MAX 4096
 
 /*
- * Checks the form of an Authorization header and writes the hex SHA-256 of
- * its bearer credential (what cv.api_keys stores) to hash.  Returns CV_OK or
- * CV_ERR_UNAUTHENTICATED (header missing, other scheme, empty or malformed
- * credential).  The database decides whether the key is known.
+ * Reads "Authorization: Bearer <credential>" and writes what the database
+ * checks (cv.authenticate) to credential: for an API key the hex SHA-256 of
+ * the key; for an OAuth access token (a JWT whose signature, typ and claims
+ * are checked here) "oauth:<client_id>:<exp>", leaving revocation and expiry
+ * to the database clock.  Returns CV_OK or CV_ERR_UNAUTHENTICATED (header
+ * missing, other scheme, malformed credential, bad token).
  */
-enum cv_err cv_auth_bearer_hash(const char *authorization, char hash[CV_KEY_HASH_HEX + 1]);
+enum cv_err cv_auth_bearer(const struct cv_conf *conf, const char *authorization,
+                           char credential[CV_CREDENTIAL_MAX + 1]);
 
 /*
  * Asks the database whether the key with this hash may call the API.
@@ -24,6 +31,6 @@ enum cv_err cv_auth_bearer_hash(const char *authorization, char hash[CV_KEY_HASH
  * CV_ERR_ACCOUNT_INACTIVE or a database error.  Only used where no other
  * statement of the request authenticates on the way.
  */
-enum cv_err cv_auth_check(const char *key_hash);
+enum cv_err cv_auth_check(const char *credential);
 
 #endif

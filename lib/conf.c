@@ -85,15 +85,17 @@ set_key(struct cv_conf *conf, const char *key, const char *value, char *err, siz
 	};
 	size_t i, n;
 
-	if (strcmp(key, "code_secret") == 0) {
+	if (strcmp(key, "code_secret") == 0 || strcmp(key, "access_token_secret") == 0) {
+		unsigned char *secret = key[0] == 'c' ? conf->code_secret : conf->access_token_key;
+
 		n = strlen(value);
 		if (n % 2 != 0 || n / 2 < CV_SECRET_MIN || n / 2 > CV_SECRET_MAX ||
-		    cv_hex_decode(value, conf->code_secret, n / 2) != 0) {
-			fail(err, errlen, "line %d: code_secret must be %d to %d bytes in hex", lineno,
+		    cv_hex_decode(value, secret, n / 2) != 0) {
+			fail(err, errlen, "line %d: %s must be %d to %d bytes in hex", lineno, key,
 			     CV_SECRET_MIN, CV_SECRET_MAX);
 			return -1;
 		}
-		conf->code_secret_len = n / 2;
+		*(key[0] == 'c' ? &conf->code_secret_len : &conf->access_token_key_len) = n / 2;
 		return 0;
 	}
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -160,6 +162,14 @@ cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen)
 	if (conf->code_secret_len == 0) {
 		fail(err, errlen, "%s: code_secret is missing", path);
 		goto out;
+	}
+	if (conf->access_token_key_len == 0) {
+		static const char label[] = "contact-verify access-token key";
+
+		if (cv_hmac_sha256(conf->code_secret, conf->code_secret_len, label, sizeof(label) - 1,
+		                   conf->access_token_key) != 0)
+			goto out;
+		conf->access_token_key_len = CV_SHA256_LEN;
 	}
 	if (conf->database == NULL && set_string(&conf->database, "") != 0)
 		goto out;

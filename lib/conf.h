@@ -15,6 +15,8 @@ struct cv_conf {
 	char         *database;      /* libpq connection string; "" = libpq env */
 	unsigned char code_secret[CV_SECRET_MAX];  /* HMAC key for codes, links */
 	size_t        code_secret_len;
+	unsigned char access_token_key[CV_SECRET_MAX];  /* HS256 key of OAuth access tokens */
+	size_t        access_token_key_len;
 	char         *issuer;        /* "iss" of contact auth tokens */
 	char         *public_url;    /* base of the links in emails, no "/" at end */
 	char         *mail_dir;      /* directory delivery (.eml files) */
@@ -30,7 +32,8 @@ const char *cv_conf_path(void);
 /*
  * Reads path into conf (zeroed first).  Returns 0, or -1 with a message
  * (never containing a secret) in err.  $CV_SMTP_URL and $CV_MAIL_DIR
- * override the file.  The caller frees with cv_conf_free.
+ * override the file.  Without access_token_secret the access-token key is
+ * derived from code_secret (HMAC with a fixed label), so one secret suffices.  The caller frees with cv_conf_free.
  */
 int cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen);
 

@@ -30,6 +30,11 @@ static const struct {
 	[CV_STMT_AUTHENTICATE] = {"authenticate",
 	    "SELECT result FROM cv.authenticate($1)", 1, 1},
 	[CV_STMT_HEALTH] = {"health", "SELECT 1", 0, 1},
+	[CV_STMT_OAUTH_CLIENT] = {"oauth_client",
+	    "SELECT client_found, secret_hash, token_ttl, usable, blocked_for, now_epoch"
+	    " FROM cv.oauth_client($1, $2)", 2, 1},
+	[CV_STMT_OAUTH_FAILED] = {"oauth_failed",
+	    "SELECT cv.oauth_client_failed($1)", 1, 0},
 	[CV_STMT_OUTBOX_CLAIM] = {"outbox_claim",
 	    "SELECT id, to_email, code, link, app_name, sender_name, sender_email, locale,"
 	    " purpose, message_id, extract(epoch FROM expires_at - now())::bigint, attempts,"

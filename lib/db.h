@@ -16,6 +16,8 @@ enum cv_stmt {
 	CV_STMT_AUTH_TOKEN,      /* cv.api_auth_token(...) */
 	CV_STMT_AUTHENTICATE,    /* cv.authenticate(key_hash) */
 	CV_STMT_HEALTH,          /* SELECT 1 */
+	CV_STMT_OAUTH_CLIENT,    /* cv.oauth_client(client_id, ip) */
+	CV_STMT_OAUTH_FAILED,    /* cv.oauth_client_failed(ip) */
 	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
 	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
 	CV_STMT__MAX

@@ -21,6 +21,7 @@ enum cv_err {
 	CV_ERR_METHOD_NOT_ALLOWED,   /* 1405  405 */
 	CV_ERR_BODY_TOO_LARGE,       /* 1413  413 */
 	CV_ERR_UNSUPPORTED_MEDIA,    /* 1415  415 */
+	CV_ERR_UNSUPPORTED_GRANT,    /* 1006  400 (OAuth unsupported_grant_type) */
 	CV_ERR_INTERNAL,             /* 1500  500 */
 	CV_ERR_UNAVAILABLE,          /* 1503  503 */
 	CV_ERR__MAX

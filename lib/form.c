@@ -63,9 +63,8 @@ hexval(char c)
 	return -1;
 }
 
-/* Decodes s[0..len) in place.  Returns the decoded length or -1. */
-static long
-decode(char *s, size_t len)
+long
+cv_form_decode(char *s, size_t len)
 {
 	size_t i, o = 0;
 	int hi, lo;
@@ -86,6 +85,7 @@ decode(char *s, size_t len)
 	}
 	if (!cv_utf8_valid(s, o))
 		return -1;
+	s[o] = '\0';
 	return (long)o;
 }
 
@@ -116,9 +116,9 @@ cv_form_parse(const char *body, size_t len, struct json_object **out)
 			*eq++ = '\0';
 		else
 			eq = end;   /* "name" alone: an empty value */
-		if ((nlen = decode(pair, strlen(pair))) <= 0 || (vlen = decode(eq, strlen(eq))) < 0)
+		if ((nlen = cv_form_decode(pair, strlen(pair))) <= 0 ||
+		    (vlen = cv_form_decode(eq, strlen(eq))) < 0)
 			goto out;
-		pair[nlen] = '\0';
 		if ((value = json_object_new_string_len(eq, (int)vlen)) == NULL) {
 			err = CV_ERR_INTERNAL;
 			goto out;

@@ -21,7 +21,7 @@ struct cv_request {
 	const char         *authorization;  /* HTTP_AUTHORIZATION or NULL */
 	const char         *remote_addr;    /* REMOTE_ADDR, never NULL */
 	char                request_id[CV_REQUEST_ID_MAX + 1];
-	char                key_hash[65];   /* hex SHA-256 of the bearer key, or "" */
+	char                credential[65]; /* for cv.authenticate (auth.h), or "" */
 	struct json_object *body;           /* the fields; an empty object without a body */
 	struct json_object *field_errors;   /* {"field": ["message", ...]} or NULL */
 };

@@ -35,6 +35,7 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	int allowed = method_matches(ep->method, method != NULL ? method : "GET");
 
 	memset(&reply, 0, sizeof(reply));
+	reply.oauth = ep->oauth;
 	err = cv_request_read(&req, allowed && ep->read_body);
 	if (err == CV_OK && !allowed) {
 		reply.allow = strcmp(ep->method, "GET") == 0 ? "GET, HEAD" : ep->method;
@@ -42,7 +43,7 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	}
 	/* A missing or malformed credential outranks anything wrong with the body. */
 	if (allowed && ep->authenticated) {
-		enum cv_err auth = cv_auth_bearer_hash(req.authorization, req.key_hash);
+		enum cv_err auth = cv_auth_bearer(conf, req.authorization, req.credential);
 
 		reply.bad_token = req.authorization != NULL;
 		if (auth != CV_OK)
@@ -51,10 +52,10 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	if (err == CV_OK)
 		err = ep->handle(conf, &req, &reply);
 	/* Callers learn nothing about the body before their key is known good. */
-	if (ep->authenticated && req.key_hash[0] != '\0' &&
+	if (ep->authenticated && req.credential[0] != '\0' &&
 	    (err == CV_ERR_INVALID_INPUT || err == CV_ERR_UNSUPPORTED_MEDIA ||
 	     err == CV_ERR_BODY_TOO_LARGE)) {
-		enum cv_err auth = cv_auth_check(req.key_hash);
+		enum cv_err auth = cv_auth_check(req.credential);
 
 		if (auth != CV_OK)
 			err = auth;

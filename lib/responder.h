@@ -16,7 +16,8 @@ struct cv_endpoint {
 	const char *name;       /* for the log line */
 	const char *method;     /* the one method served ("GET" also serves HEAD) */
 	int         read_body;
-	int         authenticated;  /* needs "Authorization: Bearer <api key>" */
+	int         authenticated;  /* needs "Authorization: Bearer <api key | access token>" */
+	int         oauth;          /* errors in RFC 6749 form (the token endpoint) */
 	/* Does the work; on CV_OK fills reply->data or reply->document. */
 	enum cv_err (*handle)(const struct cv_conf *conf, struct cv_request *req,
 	                      struct cv_reply *reply);

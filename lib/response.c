@@ -30,6 +30,27 @@ reason(int status)
 	}
 }
 
+/* The RFC 6749 section 5.2 error code for err. */
+static const char *
+oauth_error(enum cv_err err)
+{
+	switch (err) {
+	case CV_ERR_UNAUTHENTICATED:
+	case CV_ERR_ACCOUNT_INACTIVE:
+		return "invalid_client";
+	case CV_ERR_UNSUPPORTED_GRANT:
+		return "unsupported_grant_type";
+	case CV_ERR_TOO_MANY_ATTEMPTS:
+		return "slow_down";
+	case CV_ERR_UNAVAILABLE:
+		return "temporarily_unavailable";
+	case CV_ERR_INTERNAL:
+		return "server_error";
+	default:
+		return "invalid_request";
+	}
+}
+
 static void
 write_answer(const struct cv_request *req, int status, const char *extra, struct json_object *doc)
 {
@@ -69,7 +90,7 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 		json_object_object_add(doc, "meta", reply->meta_object ? json_object_new_object()
 		                                                       : json_object_new_array());
 	}
-	write_answer(req, 200, "", doc);
+	write_answer(req, 200, reply->oauth ? "Pragma: no-cache\r\n" : "", doc);
 	json_object_put(doc);
 	return doc != NULL ? 200 : 500;
 }
@@ -81,6 +102,29 @@ cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_
 	struct json_object *doc;
 	char extra[256] = "";
 
+	if (reply != NULL && reply->oauth) {
+		if ((doc = json_object_new_object()) != NULL) {
+			json_object_object_add(doc, "error", json_object_new_string(oauth_error(err)));
+			json_object_object_add(doc, "error_description",
+			                       json_object_new_string(reply->description != NULL
+			                                                  ? reply->description
+			                                                  : info->message));
+		}
+		if (info->status == 401)
+			snprintf(extra, sizeof(extra),
+			         "WWW-Authenticate: Basic realm=\"contact-verify\"\r\n"
+			         "Pragma: no-cache\r\n");
+		else if (info->status == 429)
+			snprintf(extra, sizeof(extra), "Retry-After: %d\r\nPragma: no-cache\r\n",
+			         reply->retry_after > 0 ? reply->retry_after : 60);
+		else if (info->status == 405 && reply->allow != NULL)
+			snprintf(extra, sizeof(extra), "Allow: %s\r\nPragma: no-cache\r\n", reply->allow);
+		else
+			snprintf(extra, sizeof(extra), "Pragma: no-cache\r\n");
+		write_answer(req, info->status, extra, doc);
+		json_object_put(doc);
+		return doc != NULL ? info->status : 500;
+	}
 	if ((doc = json_object_new_object()) != NULL) {
 		json_object_object_add(doc, "message", json_object_new_string(info->message));
 		json_object_object_add(doc, "code", json_object_new_int(info->code));

@@ -19,6 +19,8 @@ struct cv_reply {
 	int                 retry_after;  /* 429: seconds for Retry-After */
 	int                 bad_token;    /* 401: a credential was given but refused */
 	const char         *allow;        /* 405: the Allow header */
+	int                 oauth;        /* answer in RFC 6749 form (the token endpoint) */
+	const char         *description;  /* oauth: error_description instead of the message */
 };
 
 /* Writes the success envelope (or reply->document) with status 200.
@@ -28,7 +30,9 @@ int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
 /*
  * Writes the error envelope {"message","code","status_code"} of err, with
  * "errors" from req->field_errors for 1003, and the headers its status needs
- * (WWW-Authenticate, Allow, Retry-After).  Returns the status written.
+ * (WWW-Authenticate, Allow, Retry-After).  With reply->oauth the body is
+ * RFC 6749 section 5.2's {"error","error_description"} instead.  Returns the
+ * status written.
  */
 int cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_reply *reply);
 

@@ -104,7 +104,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 	}
 	array[n++] = '}';
 	array[n] = '\0';
-	params[0] = req->key_hash;
+	params[0] = req->credential;
 	params[1] = email;
 	params[2] = code;
 	params[3] = array;
@@ -150,7 +150,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 		return CV_ERR_INVALID_INPUT;
 	if (cv_code_hash(conf, 'c', code, strlen(code), code_hash) != 0)
 		goto out;
-	params[0] = req->key_hash;
+	params[0] = req->credential;
 	params[1] = email;
 	params[2] = code_hash;
 	params[3] = req->request_id;
@@ -183,7 +183,7 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
 
-	params[0] = req->key_hash;
+	params[0] = req->credential;
 	params[1] = cv_uuid_valid(req->path_info) ? req->path_info : NULL;
 	params[2] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
@@ -208,7 +208,7 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 	json_object_object_add(claims, "iat", json_object_new_int64(now));
 	json_object_object_add(claims, "exp", json_object_new_int64(now + ttl));
 	json_object_object_add(claims, "jti", json_object_new_string(jti));
-	token = cv_jwt_sign(secret, strlen(secret),
+	token = cv_jwt_sign(secret, strlen(secret), CV_JWT_TYP_CONTACT,
 	                    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
 	                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (token == NULL || (reply->data = json_object_new_object()) == NULL)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ signed_token_has_fixed_header_and_verifiable_signature(void)
 {
 	static const char secret[] = "0123456789abcdef0123456789abcdef";
 	static const char claims[] = "{\"sub\":\"x\",\"email\":\"a@b.example\"}";
-	char *token = cv_jwt_sign(secret, strlen(secret), claims);
+	char *token = cv_jwt_sign(secret, strlen(secret), CV_JWT_TYP_CONTACT, claims);
 	char sig[CV_JWT_SIG_LEN + 1], payload[128];
 	const char *dot1, *dot2;
 	long n;
@@ -60,10 +61,75 @@ out:
 	free(token);
 }
 
+/* A token with the given raw header and claims, signed with key. */
+static char *
+forge(const char *key, const char *header, const char *claims)
+{
+	static char token[1024];
+	size_t n = cv_b64url_encode((const unsigned char *)header, strlen(header), token);
+
+	token[n++] = '.';
+	n += cv_b64url_encode((const unsigned char *)claims, strlen(claims), token + n);
+	token[n] = '.';
+	cv_jwt_signature(key, strlen(key), token, n, token + n + 1);
+	return token;
+}
+
+static int
+accepts(const char *key, const char *typ, const char *token)
+{
+	struct json_object *claims = cv_jwt_verify(key, strlen(key), typ, token, strlen(token));
+
+	json_object_put(claims);
+	return claims != NULL;
+}
+
+static void
+verify_accepts_only_hs256_of_the_expected_type(void)
+{
+	static const char key[] = "an access token key of 32+ bytes!";
+	static const char claims[] = "{\"client_id\":7,\"exp\":99}";
+	char *good = cv_jwt_sign(key, strlen(key), CV_JWT_TYP_ACCESS, claims);
+	char tampered[1024];
+	struct json_object *c;
+
+	CHECK("own access token verifies", good != NULL && accepts(key, CV_JWT_TYP_ACCESS, good));
+	c = good != NULL ? cv_jwt_verify(key, strlen(key), CV_JWT_TYP_ACCESS, good, strlen(good)) : NULL;
+	CHECK("claims come back", c != NULL && json_object_object_get_ex(c, "client_id", NULL));
+	json_object_put(c);
+	CHECK("other key refused", good != NULL && !accepts("another key of 32 bytes or more!!",
+	                                                     CV_JWT_TYP_ACCESS, good));
+	CHECK("contact token is not an access token",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims)));
+	CHECK("alg none refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"none\",\"typ\":\"at+jwt\"}", claims)));
+	CHECK("alg HS512 refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"HS512\",\"typ\":\"at+jwt\"}", claims)));
+	CHECK("crit refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS,
+	               forge(key, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"crit\":[\"x\"]}", claims)));
+	CHECK("header not an object refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "[\"HS256\"]", claims)));
+	CHECK("claims not an object refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", "7")));
+	if (good != NULL) {
+		snprintf(tampered, sizeof(tampered), "%s", good);
+		tampered[strlen(tampered) - 1] ^= 1;
+		CHECK("flipped signature refused", !accepts(key, CV_JWT_TYP_ACCESS, tampered));
+		snprintf(tampered, sizeof(tampered), "%s.", good);
+		CHECK("four parts refused", !accepts(key, CV_JWT_TYP_ACCESS, tampered));
+		CHECK("signature alone refused", !accepts(key, CV_JWT_TYP_ACCESS, strrchr(good, '.')));
+	}
+	CHECK("empty refused", !accepts(key, CV_JWT_TYP_ACCESS, ""));
+	CHECK("dots refused", !accepts(key, CV_JWT_TYP_ACCESS, ".."));
+	free(good);
+}
+
 int
 main(void)
 {
 	signature_matches_rfc7515_a1();
 	signed_token_has_fixed_header_and_verifiable_signature();
+	verify_accepts_only_hs256_of_the_expected_type();
 	return unit_done();
 }
