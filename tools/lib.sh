@@ -8,7 +8,7 @@
 
 CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CV_USER=contact-verify
-CV_RESPONDERS=(send verify auth-token healthz)
+CV_RESPONDERS=(send verify auth-token healthz oauth-token)
 
 # Debian packages: build, runtime, and what tools/test drives.
 CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
