@@ -12,7 +12,7 @@ main(void)
 {
 	static const struct cv_endpoint endpoint = {
 		.name = "auth-token",
-		.method = "GET",
+		.methods = "GET",
 		.read_body = 0,
 		.authenticated = 1,
 		.handle = cv_verification_auth_token,

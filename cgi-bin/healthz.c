@@ -12,7 +12,7 @@ main(void)
 {
 	static const struct cv_endpoint endpoint = {
 		.name = "healthz",
-		.method = "GET",
+		.methods = "GET",
 		.read_body = 0,
 		.authenticated = 0,
 		.handle = cv_health_check,

@@ -12,10 +12,10 @@ main(void)
 {
 	static const struct cv_endpoint endpoint = {
 		.name = "oauth-token",
-		.method = "POST",
+		.methods = "POST",
 		.read_body = 1,
 		.authenticated = 0,
-		.oauth = 1,
+		.dialect = CV_DIALECT_OAUTH,
 		.handle = cv_oauth_token,
 	};
 

@@ -12,7 +12,7 @@ main(void)
 {
 	static const struct cv_endpoint endpoint = {
 		.name = "send",
-		.method = "POST",
+		.methods = "POST",
 		.read_body = 1,
 		.authenticated = 1,
 		.handle = cv_verification_send,

@@ -35,6 +35,18 @@ static const struct {
 	    " FROM cv.oauth_client($1, $2)", 2, 1},
 	[CV_STMT_OAUTH_FAILED] = {"oauth_failed",
 	    "SELECT cv.oauth_client_failed($1)", 1, 0},
+	[CV_STMT_UO_TENANT] = {"uo_tenant",
+	    "SELECT tenant_id, jwt_secret, jwt_issuer, jwt_audience, return_origins,"
+	    " account_active, now_epoch FROM cv.uo_tenant($1, $2, $3)", 3, 1},
+	[CV_STMT_UO_SEND] = {"uo_send",
+	    "SELECT result, retry_after"
+	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10)", 10, 1},
+	[CV_STMT_UO_VERIFY] = {"uo_verify",
+	    "SELECT result FROM cv.uo_verify($1, $2, $3, $4, $5)", 5, 0},
+	[CV_STMT_UO_LINK_STATE] = {"uo_link_state",
+	    "SELECT state, app_name FROM cv.uo_link_state($1)", 1, 1},
+	[CV_STMT_UO_LINK_CONSUME] = {"uo_link_consume",
+	    "SELECT state, return_url, app_name FROM cv.uo_link_consume($1, $2)", 2, 0},
 	[CV_STMT_OUTBOX_CLAIM] = {"outbox_claim",
 	    "SELECT id, to_email, code, link, app_name, sender_name, sender_email, locale,"
 	    " purpose, message_id, extract(epoch FROM expires_at - now())::bigint, attempts,"

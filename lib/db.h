@@ -18,6 +18,11 @@ enum cv_stmt {
 	CV_STMT_HEALTH,          /* SELECT 1 */
 	CV_STMT_OAUTH_CLIENT,    /* cv.oauth_client(client_id, ip) */
 	CV_STMT_OAUTH_FAILED,    /* cv.oauth_client_failed(ip) */
+	CV_STMT_UO_TENANT,       /* cv.uo_tenant(client, paper, group) */
+	CV_STMT_UO_SEND,         /* cv.uo_send(...) */
+	CV_STMT_UO_VERIFY,       /* cv.uo_verify(...) */
+	CV_STMT_UO_LINK_STATE,   /* cv.uo_link_state(link_hash) */
+	CV_STMT_UO_LINK_CONSUME, /* cv.uo_link_consume(link_hash, request) */
 	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
 	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
 	CV_STMT__MAX

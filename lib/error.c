@@ -24,6 +24,9 @@ static const struct cv_err_info errors[CV_ERR__MAX] = {
 	[CV_ERR_BODY_TOO_LARGE]     = {413, 1413, "Request body too large."},
 	[CV_ERR_UNSUPPORTED_MEDIA]  = {415, 1415, "Unsupported media type."},
 	[CV_ERR_UNSUPPORTED_GRANT]  = {400, 1006, "The grant type is not supported."},
+	[CV_ERR_NOT_REGISTERED]     = {400, 1014, "The email is not registered."},
+	[CV_ERR_CODE_INVALID]       = {400, 1015, "The verification code is invalid."},
+	[CV_ERR_ALREADY_VERIFIED]   = {400, 1016, "Email is already verified."},
 	[CV_ERR_INTERNAL]           = {500, 1500, "Internal error."},
 	[CV_ERR_UNAVAILABLE]        = {503, 1503, "Service unavailable."},
 };

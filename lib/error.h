@@ -22,6 +22,9 @@ enum cv_err {
 	CV_ERR_BODY_TOO_LARGE,       /* 1413  413 */
 	CV_ERR_UNSUPPORTED_MEDIA,    /* 1415  415 */
 	CV_ERR_UNSUPPORTED_GRANT,    /* 1006  400 (OAuth unsupported_grant_type) */
+	CV_ERR_NOT_REGISTERED,       /* 1014  400 (Users Orchestrator E400_14) */
+	CV_ERR_CODE_INVALID,         /* 1015  400 (E400_15) */
+	CV_ERR_ALREADY_VERIFIED,     /* 1016  400 (E400_16) */
 	CV_ERR_INTERNAL,             /* 1500  500 */
 	CV_ERR_UNAVAILABLE,          /* 1503  503 */
 	CV_ERR__MAX

@@ -105,7 +105,7 @@ cv_jwt_verify(const void *key, size_t keylen, const char *typ, const char *token
 		return NULL;
 	if ((header = decode_object(token, (size_t)(dot1 - token))) == NULL)
 		return NULL;
-	if (member_is(header, "alg", "HS256") && member_is(header, "typ", typ) &&
+	if (member_is(header, "alg", "HS256") && (typ == NULL || member_is(header, "typ", typ)) &&
 	    !json_object_object_get_ex(header, "crit", NULL))
 		claims = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	json_object_put(header);

@@ -33,7 +33,8 @@ char *cv_jwt_sign(const void *key, size_t keylen, const char *typ, const char *c
 
 /*
  * Checks a compact HS256 token: three base64url parts, a header that is a
- * JSON object with exactly alg "HS256" and typ typ (any other alg, "none"
+ * JSON object with exactly alg "HS256" and typ typ (unless typ is NULL:
+ * tokens of other issuers may name any type; any other alg, "none"
  * included, is refused, and so is "crit"), and a signature equal, in
  * constant time, to the HMAC under key.  Returns the claims object (the
  * caller puts it) or NULL.  Time claims are the caller's business.

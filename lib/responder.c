@@ -17,10 +17,37 @@
 #include "log.h"
 #include "responder.h"
 
+/* 1 when method is one of the space-separated methods (GET implies HEAD). */
 static int
-method_matches(const char *want, const char *got)
+method_allowed(const char *methods, const char *method)
 {
-	return strcmp(want, got) == 0 || (strcmp(want, "GET") == 0 && strcmp(got, "HEAD") == 0);
+	size_t n = strlen(method);
+	const char *p;
+
+	if (strcmp(method, "HEAD") == 0)
+		return method_allowed(methods, "GET");
+	for (p = methods; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == methods || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/* The Allow header for methods ("GET POST" -> "GET, HEAD, POST"). */
+static void
+allow_header(const char *methods, char *out, size_t len)
+{
+	const char *p = methods, *end;
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (*p != '\0' && n < len) {
+		end = strchr(p, ' ');
+		if (end == NULL)
+			end = p + strlen(p);
+		n += (size_t)snprintf(out + n, len - n, "%s%.*s%s", n ? ", " : "", (int)(end - p), p,
+		                      end - p == 3 && strncmp(p, "GET", 3) == 0 ? ", HEAD" : "");
+		p = *end == ' ' ? end + 1 : end;
+	}
 }
 
 static void
@@ -32,13 +59,18 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	double start = cv_now_ms();
 	int status;
 	const char *method = getenv("REQUEST_METHOD");
-	int allowed = method_matches(ep->method, method != NULL ? method : "GET");
+	char allow[64];
+	int allowed;
 
+	if (method == NULL)
+		method = "GET";
+	allowed = method_allowed(ep->methods, method);
 	memset(&reply, 0, sizeof(reply));
-	reply.oauth = ep->oauth;
-	err = cv_request_read(&req, allowed && ep->read_body);
+	reply.dialect = ep->dialect;
+	err = cv_request_read(&req, allowed && ep->read_body && strcmp(method, "POST") == 0);
 	if (err == CV_OK && !allowed) {
-		reply.allow = strcmp(ep->method, "GET") == 0 ? "GET, HEAD" : ep->method;
+		allow_header(ep->methods, allow, sizeof(allow));
+		reply.allow = allow;
 		err = CV_ERR_METHOD_NOT_ALLOWED;
 	}
 	/* A missing or malformed credential outranks anything wrong with the body. */
@@ -64,6 +96,8 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	cv_log_request(req.request_id, ep->name, status, cv_now_ms() - start);
 	json_object_put(reply.data);
 	json_object_put(reply.document);
+	free(reply.html);
+	free(reply.location);
 	cv_request_free(&req);
 }
 

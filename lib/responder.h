@@ -14,10 +14,10 @@
 
 struct cv_endpoint {
 	const char *name;       /* for the log line */
-	const char *method;     /* the one method served ("GET" also serves HEAD) */
-	int         read_body;
+	const char *methods;    /* served methods, space-separated ("GET" also serves HEAD) */
+	int         read_body;      /* read the body of POST requests */
 	int         authenticated;  /* needs "Authorization: Bearer <api key | access token>" */
-	int         oauth;          /* errors in RFC 6749 form (the token endpoint) */
+	enum cv_dialect dialect;    /* the envelopes of its answers */
 	/* Does the work; on CV_OK fills reply->data or reply->document. */
 	enum cv_err (*handle)(const struct cv_conf *conf, struct cv_request *req,
 	                      struct cv_reply *reply);

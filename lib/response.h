@@ -11,6 +11,15 @@
 #include "error.h"
 #include "request.h"
 
+/* The envelope family of an endpoint. */
+enum cv_dialect {
+	CV_DIALECT_CONTACT = 0,  /* SPEC 2.4: {"data","meta"} / {"message","code","status_code"} */
+	CV_DIALECT_OAUTH,        /* RFC 6749 5.1 / 5.2 */
+	CV_DIALECT_UO,           /* SPEC 3.1: {"message":{"code","text","type"},"meta"} */
+	CV_DIALECT_UO_LEGACY,    /* SPEC 3.2: {"Code","Errors","Result","SessionId","RequestId"} */
+	CV_DIALECT_HTML          /* pages for people (the verification link) */
+};
+
 /* How an answer differs from the plain envelope. */
 struct cv_reply {
 	struct json_object *data;         /* success: the "data" member (owned) */
@@ -19,21 +28,32 @@ struct cv_reply {
 	int                 retry_after;  /* 429: seconds for Retry-After */
 	int                 bad_token;    /* 401: a credential was given but refused */
 	const char         *allow;        /* 405: the Allow header */
-	int                 oauth;        /* answer in RFC 6749 form (the token endpoint) */
-	const char         *description;  /* oauth: error_description instead of the message */
+	enum cv_dialect     dialect;      /* set by the responder from the endpoint */
+	const char         *description;  /* oauth, uo: the error text instead of the message */
+	int                 status;       /* success: 200 unless set (html pages: 303, 404, 410) */
+	char               *html;         /* success: an HTML page instead of JSON (owned) */
+	char               *location;     /* 303: the Location header (owned) */
 };
 
-/* Writes the success envelope (or reply->document) with status 200.
- * Returns the status written. */
+/* Writes the success envelope (or reply->document, or reply->html) with
+ * reply->status or 200.  Returns the status written. */
 int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
 
 /*
  * Writes the error envelope {"message","code","status_code"} of err, with
  * "errors" from req->field_errors for 1003, and the headers its status needs
- * (WWW-Authenticate, Allow, Retry-After).  With reply->oauth the body is
- * RFC 6749 section 5.2's {"error","error_description"} instead.  Returns the
- * status written.
+ * (WWW-Authenticate, Allow, Retry-After); in the envelope of reply->dialect.
+ * Returns the status written.
  */
 int cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_reply *reply);
+
+/*
+ * The Users Orchestrator envelope of dialect (CV_DIALECT_UO: SPEC 3.1,
+ * CV_DIALECT_UO_LEGACY: SPEC 3.2) for an answer with this status, code and
+ * text; a status below 400 makes a success envelope.  The caller puts it;
+ * NULL when out of memory.
+ */
+struct json_object *cv_uo_envelope(const struct cv_request *req, enum cv_dialect dialect,
+                                   int status, const char *code, const char *text);
 
 #endif

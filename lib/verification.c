@@ -54,14 +54,15 @@ cv_uuid_valid(const char *s)
 	return 1;
 }
 
-/* The validated, trimmed email field into buf, or NULL (error recorded). */
-static const char *
-email_field(struct cv_request *req, char *buf, size_t len)
+const char *
+cv_email_field(struct cv_request *req, const char *field, char *buf, size_t len)
 {
-	const char *email = cv_request_string(req, "email", CV_EMAIL_MAX, 0, buf, len);
+	const char *email = cv_request_string(req, field, CV_EMAIL_MAX, 0, buf, len);
+	char msg[96];
 
 	if (email != NULL && !cv_email_valid(email, strlen(email))) {
-		cv_request_field_error(req, "email", "The email must be a valid email address.");
+		snprintf(msg, sizeof(msg), "The %s must be a valid email address.", field);
+		cv_request_field_error(req, field, msg);
 		return NULL;
 	}
 	return email;
@@ -76,40 +77,61 @@ result_of(const PGresult *res)
 	return cv_err_from_code(atoi(PQgetvalue(res, 0, 0)));
 }
 
+int
+cv_new_code(const struct cv_conf *conf, struct cv_new_code *nc)
+{
+	unsigned char raw[32];
+	char hash[65];
+	size_t i, n = 0;
+	int rc = -1;
+
+	if (cv_random_digits(nc->code, CV_CODE_MAX) != 0 || cv_random_bytes(raw, sizeof(raw)) != 0)
+		goto out;
+	cv_b64url_encode(raw, sizeof(raw), nc->link_token);
+	if (cv_code_hash(conf, 'l', nc->link_token, strlen(nc->link_token), nc->link_hash) != 0)
+		goto out;
+	nc->code_hashes[n++] = '{';
+	for (i = 0; i <= CV_CODE_MAX - CV_CODE_MIN; i++) {
+		if (cv_code_hash(conf, 'c', nc->code, CV_CODE_MIN + i, hash) != 0)
+			goto out;
+		if (i > 0)
+			nc->code_hashes[n++] = ',';
+		memcpy(nc->code_hashes + n, hash, 64);
+		n += 64;
+	}
+	nc->code_hashes[n++] = '}';
+	nc->code_hashes[n] = '\0';
+	rc = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+void
+cv_new_code_wipe(struct cv_new_code *nc)
+{
+	OPENSSL_cleanse(nc, sizeof(*nc));
+}
+
 enum cv_err
 cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
-	char emailbuf[CV_EMAIL_MAX + 1], code[CV_CODE_MAX + 1], link_token[64], link_hash[65];
-	char hashes[CV_CODE_MAX - CV_CODE_MIN + 1][65], array[(CV_CODE_MAX - CV_CODE_MIN + 1) * 66 + 3];
-	char message[CV_EMAIL_MAX + 128];
-	unsigned char raw[32];
+	char emailbuf[CV_EMAIL_MAX + 1], message[CV_EMAIL_MAX + 128];
+	struct cv_new_code nc;
 	const char *email, *params[8];
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
-	size_t i, n = 0;
 
-	if ((email = email_field(req, emailbuf, sizeof(emailbuf))) == NULL)
+	if ((email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf))) == NULL)
 		return CV_ERR_INVALID_INPUT;
-	/* Ten digits: the user app's code length picks a prefix in SQL. */
-	if (cv_random_digits(code, CV_CODE_MAX) != 0 || cv_random_bytes(raw, sizeof(raw)) != 0)
+	if (cv_new_code(conf, &nc) != 0)
 		goto out;
-	cv_b64url_encode(raw, sizeof(raw), link_token);
-	if (cv_code_hash(conf, 'l', link_token, strlen(link_token), link_hash) != 0)
-		goto out;
-	array[n++] = '{';
-	for (i = 0; i <= CV_CODE_MAX - CV_CODE_MIN; i++) {
-		if (cv_code_hash(conf, 'c', code, CV_CODE_MIN + i, hashes[i]) != 0)
-			goto out;
-		n += (size_t)snprintf(array + n, sizeof(array) - n, "%s%s", i ? "," : "", hashes[i]);
-	}
-	array[n++] = '}';
-	array[n] = '\0';
 	params[0] = req->credential;
 	params[1] = email;
-	params[2] = code;
-	params[3] = array;
-	params[4] = link_hash;
-	params[5] = link_token;
+	params[2] = nc.code;
+	params[3] = nc.code_hashes;
+	params[4] = nc.link_hash;
+	params[5] = nc.link_token;
 	params[6] = conf->public_url;
 	params[7] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
@@ -129,9 +151,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 	json_object_object_add(reply->data, "message", json_object_new_string(message));
 out:
 	PQclear(res);
-	OPENSSL_cleanse(code, sizeof(code));
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(link_token, sizeof(link_token));
+	cv_new_code_wipe(&nc);
 	return err;
 }
 
@@ -145,7 +165,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 	PGresult *res = NULL;
 
 	code = cv_request_string(req, "code", CV_CODE_INPUT_MAX, 1, codebuf, sizeof(codebuf));
-	email = email_field(req, emailbuf, sizeof(emailbuf));
+	email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf));
 	if (code == NULL || email == NULL)
 		return CV_ERR_INVALID_INPUT;
 	if (cv_code_hash(conf, 'c', code, strlen(code), code_hash) != 0)

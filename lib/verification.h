@@ -30,6 +30,29 @@ enum cv_err cv_verification_auth_token(const struct cv_conf *conf, struct cv_req
 int cv_code_hash(const struct cv_conf *conf, char kind, const char *code, size_t len,
                  char out[65]);
 
+/*
+ * A fresh code and link for one send: 10 CSPRNG digits (the user app's code
+ * length picks a prefix in SQL), the SQL array text of the HMACs of every
+ * prefix from CV_CODE_MIN to CV_CODE_MAX digits, a 256-bit base64url link
+ * token and its HMAC.  Everything here is secret: cv_new_code_wipe it.
+ */
+struct cv_new_code {
+	char code[CV_CODE_MAX + 1];
+	char code_hashes[(CV_CODE_MAX - CV_CODE_MIN + 1) * 65 + 2];
+	char link_token[44];
+	char link_hash[65];
+};
+
+/* Fills code.  Returns 0 or -1 (no randomness). */
+int cv_new_code(const struct cv_conf *conf, struct cv_new_code *code);
+
+/* Wipes code.  Cannot fail. */
+void cv_new_code_wipe(struct cv_new_code *code);
+
+/* The validated, trimmed email in field into buf (CV_EMAIL_MAX + 1 bytes),
+ * or NULL with the error recorded in req->field_errors. */
+const char *cv_email_field(struct cv_request *req, const char *field, char *buf, size_t len);
+
 /* 1 when s is a uuid in the canonical 8-4-4-4-12 hex form.  Cannot fail. */
 int cv_uuid_valid(const char *s);
 

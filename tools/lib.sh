@@ -8,7 +8,8 @@
 
 CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CV_USER=contact-verify
-CV_RESPONDERS=(send verify auth-token healthz oauth-token)
+CV_RESPONDERS=(send verify auth-token healthz oauth-token
+	uo-verification-code uo-resend uo-verification uo-verify-email)
 
 # Debian packages: build, runtime, and what tools/test drives.
 CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
