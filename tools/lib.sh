@@ -173,6 +173,7 @@ cv_copy_bins() {
 		install -m 755 "$b/cgi-bin/$name" "$CV_STATE/bin/$name" || return 1
 	done
 	install -m 755 "$b/src/cv-mailer" "$CV_STATE/bin/cv-mailer" || return 1
+	install -m 755 "$b/src/cvctl" "$CV_STATE/bin/cvctl" || return 1
 }
 
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,

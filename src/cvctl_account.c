@@ -1,0 +1,201 @@
+/*
+ * cvctl_account.c - cvctl account add|list|set|disable|enable|rotate-secret.
+ * An account's contact-token secret signs its contacts' auth tokens, so it
+ * is stored as given (it cannot be hashed) and shown only by the command
+ * that makes it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "cvctl.h"
+
+#define NAME_MAX_BYTES 200
+#define SECRET_BYTES   48   /* 384 bits: 64 base64url characters */
+#define TOKEN_TTL_MIN  60
+#define TOKEN_TTL_MAX  (86400 * 30)
+
+/* A new secret: base64url of SECRET_BYTES random bytes.  Returns 0 or -1. */
+static int
+new_secret(char out[])
+{
+	unsigned char raw[SECRET_BYTES];
+
+	if (cv_random_bytes(raw, sizeof(raw)) != 0)
+		return -1;
+	cv_b64url_encode(raw, sizeof(raw), out);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
+
+int
+cvctl_account_add(struct cvctl *cv, int argc, char **argv)
+{
+	const char *name = NULL, *ttl = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--name", &name, OPT_REQUIRED},
+		{"--token-ttl", &ttl, 0},
+		{NULL, NULL, 0},
+	};
+	char secret[4 * SECRET_BYTES / 3 + 1];
+	const char *params[3];
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_text(cv, "--name", name, NAME_MAX_BYTES)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0)
+		return rc;
+	if (new_secret(secret) != 0)
+		return cvctl_fail(cv, "no random bytes");
+	if ((rc = cvctl_begin(cv)) != 0)
+		goto out;
+	params[0] = name;
+	params[1] = secret;
+	if ((res = cvctl_exec(cv, ST_ACCOUNT_ADD, params)) == NULL) {
+		rc = CVCTL_FAIL;
+		goto out;
+	}
+	if (ttl != NULL) {
+		PGresult *set;
+
+		params[0] = PQgetvalue(res, 0, 0);
+		params[1] = NULL;
+		params[2] = ttl;
+		if ((set = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL) {
+			rc = CVCTL_FAIL;
+			goto out;
+		}
+		PQclear(set);
+	}
+	fprintf(cv->out, "uuid=%s\nsecret=%s\n", PQgetvalue(res, 0, 1), secret);
+out:
+	PQclear(res);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+int
+cvctl_account_list(struct cvctl *cv, int argc, char **argv)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, (const struct cvctl_opt[]){{NULL, NULL, 0}}, NULL,
+	                      0)) != 0 ||
+	    (rc = cvctl_begin(cv)) != 0)
+		return rc;
+	if ((res = cvctl_exec(cv, ST_ACCOUNT_LIST, NULL)) == NULL)
+		return CVCTL_FAIL;
+	cvctl_print_table(cv, "uuid\tname\tstatus\ttoken_ttl\tsecret\tcontacts\tcreated", res);
+	PQclear(res);
+	return 0;
+}
+
+/* Parses --account UUID (and nothing else), opens the transaction and finds
+ * the account's id. */
+static int
+account_only(struct cvctl *cv, int argc, char **argv, char *id, size_t idlen)
+{
+	const char *account = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, OPT_REQUIRED},
+		{NULL, NULL, 0},
+	};
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 || (rc = cvctl_begin(cv)) != 0)
+		return rc;
+	return cvctl_account_id(cv, account, id, idlen);
+}
+
+int
+cvctl_account_set(struct cvctl *cv, int argc, char **argv)
+{
+	const char *account = NULL, *name = NULL, *ttl = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, OPT_REQUIRED},
+		{"--name", &name, 0},
+		{"--token-ttl", &ttl, 0},
+		{NULL, NULL, 0},
+	};
+	char id[32];
+	const char *params[3];
+	PGresult *res;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
+	    (rc = cvctl_check_text(cv, "--name", name, NAME_MAX_BYTES)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0)
+		return rc;
+	if (name == NULL && ttl == NULL)
+		return cvctl_usage(cv, "nothing to change: give --name or --token-ttl");
+	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+		return rc;
+	params[0] = id;
+	params[1] = name;
+	params[2] = ttl;
+	if ((res = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL)
+		return CVCTL_FAIL;
+	PQclear(res);
+	return 0;
+}
+
+static int
+set_status(struct cvctl *cv, int argc, char **argv, const char *status)
+{
+	char id[32];
+	const char *params[2];
+	PGresult *res;
+	int rc;
+
+	if ((rc = account_only(cv, argc, argv, id, sizeof(id))) != 0)
+		return rc;
+	params[0] = id;
+	params[1] = status;
+	if ((res = cvctl_exec(cv, ST_ACCOUNT_STATUS, params)) == NULL)
+		return CVCTL_FAIL;
+	PQclear(res);
+	return 0;
+}
+
+int
+cvctl_account_disable(struct cvctl *cv, int argc, char **argv)
+{
+	return set_status(cv, argc, argv, "inactive");
+}
+
+int
+cvctl_account_enable(struct cvctl *cv, int argc, char **argv)
+{
+	return set_status(cv, argc, argv, "active");
+}
+
+int
+cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv)
+{
+	char id[32], secret[4 * SECRET_BYTES / 3 + 1];
+	const char *params[2];
+	PGresult *res;
+	int rc;
+
+	if ((rc = account_only(cv, argc, argv, id, sizeof(id))) != 0)
+		return rc;
+	if (new_secret(secret) != 0)
+		return cvctl_fail(cv, "no random bytes");
+	params[0] = id;
+	params[1] = secret;
+	if ((res = cvctl_exec(cv, ST_ACCOUNT_SECRET, params)) == NULL) {
+		rc = CVCTL_FAIL;
+	} else {
+		PQclear(res);
+		fprintf(cv->out, "secret=%s\n", secret);
+	}
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}

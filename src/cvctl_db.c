@@ -1,0 +1,329 @@
+/*
+ * cvctl_db.c - cvctl's database side: the one table of every SQL statement
+ * it runs, the connection, and the command's transaction.  Statements have
+ * $n parameters only and schema-qualified names; the session's search_path
+ * is pg_catalog.  cvctl runs each statement once per process, so they go
+ * through PQexecParams (parse, bind and execute in one round trip) rather
+ * than a separate PREPARE.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvctl.h"
+
+/* A timestamp as ISO 8601 in UTC (NULL stays NULL). */
+#define TS(col) "pg_catalog.to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static const struct {
+	const char *sql;
+	int         nparams;
+	int         rows;  /* 1: answers rows (PGRES_TUPLES_OK), 0: PGRES_COMMAND_OK */
+} statements[ST__MAX] = {
+	[ST_BEGIN] = {"BEGIN", 0, 0},
+	[ST_COMMIT] = {"COMMIT", 0, 0},
+	[ST_ROLLBACK] = {"ROLLBACK", 0, 0},
+
+	[ST_ACCOUNT_ID] = {"SELECT id FROM cv.accounts WHERE uuid = $1::uuid", 1, 1},
+	[ST_ACCOUNT_ADD] = {"INSERT INTO cv.accounts (name, token_secret) VALUES ($1, $2)"
+	                    " RETURNING id, uuid", 2, 1},
+	[ST_ACCOUNT_SET] = {"UPDATE cv.accounts SET name = COALESCE($2, name),"
+	                    " token_ttl = COALESCE($3::integer, token_ttl) WHERE id = $1::bigint",
+	                    3, 0},
+	[ST_ACCOUNT_STATUS] = {"UPDATE cv.accounts SET status = $2 WHERE id = $1::bigint", 2, 0},
+	[ST_ACCOUNT_SECRET] = {"UPDATE cv.accounts SET token_secret = $2 WHERE id = $1::bigint",
+	                       2, 0},
+	[ST_ACCOUNT_LIST] = {
+	    "SELECT a.uuid, a.name, a.status, a.token_ttl,"
+	    " CASE WHEN a.token_secret IS NULL THEN 'no' ELSE 'yes' END,"
+	    " (SELECT pg_catalog.count(*) FROM cv.contacts c WHERE c.account_id = a.id),"
+	    " " TS("a.created_at") " FROM cv.accounts a ORDER BY a.id", 0, 1},
+
+	[ST_API_KEY_ADD] = {
+	    "INSERT INTO cv.api_keys (account_id, key_hash, name, expires_at)"
+	    " VALUES ($1::bigint, pg_catalog.decode($2, 'hex'), $3,"
+	    "  pg_catalog.now() + pg_catalog.make_interval(secs => $4::integer))"
+	    " RETURNING id", 4, 1},
+	[ST_API_KEY_LIST] = {
+	    "SELECT k.id, k.name, CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'"
+	    "  WHEN k.expires_at <= pg_catalog.now() THEN 'expired' ELSE 'active' END,"
+	    " " TS("k.created_at") ", " TS("k.expires_at") ", " TS("k.revoked_at")
+	    " FROM cv.api_keys k WHERE k.account_id = $1::bigint ORDER BY k.id", 1, 1},
+	[ST_API_KEY_REVOKE] = {
+	    "UPDATE cv.api_keys SET revoked_at = COALESCE(revoked_at, pg_catalog.now())"
+	    " WHERE id = $1::bigint RETURNING id", 1, 1},
+
+	[ST_OAUTH_CLIENT_ADD] = {
+	    "INSERT INTO cv.oauth_clients (account_id, name, secret_hash)"
+	    " VALUES ($1::bigint, $2, pg_catalog.decode($3, 'hex')) RETURNING id", 3, 1},
+	[ST_OAUTH_CLIENT_TTL] = {
+	    "UPDATE cv.oauth_clients SET token_ttl = $2::integer WHERE id = $1::bigint", 2, 0},
+	[ST_OAUTH_CLIENT_LIST] = {
+	    "SELECT o.id, a.uuid, o.name, o.token_ttl,"
+	    " CASE WHEN o.revoked_at IS NULL THEN 'active' ELSE 'revoked' END,"
+	    " " TS("o.created_at") ", " TS("o.revoked_at")
+	    " FROM cv.oauth_clients o JOIN cv.accounts a ON a.id = o.account_id"
+	    " WHERE $1::bigint IS NULL OR o.account_id = $1::bigint ORDER BY o.id", 1, 1},
+	[ST_OAUTH_CLIENT_REVOKE] = {
+	    "UPDATE cv.oauth_clients SET revoked_at = COALESCE(revoked_at, pg_catalog.now())"
+	    " WHERE id = $1::bigint RETURNING id", 1, 1},
+
+	/* The schema's defaults apply to what add does not set; add then runs
+	 * ST_USER_APP_SET with the options given, so both share one path. */
+	[ST_USER_APP_ADD] = {
+	    "INSERT INTO cv.user_apps (account_id, name) VALUES ($1::bigint, $2)"
+	    " ON CONFLICT (account_id) DO NOTHING RETURNING id", 2, 1},
+	/* NULL keeps a value; '' clears an optional text column. */
+	[ST_USER_APP_SET] = {
+	    "UPDATE cv.user_apps SET name = COALESCE($2, name),"
+	    " portal_url = CASE WHEN $3::text IS NULL THEN portal_url ELSE NULLIF($3, '') END,"
+	    " sender_name = CASE WHEN $4::text IS NULL THEN sender_name ELSE NULLIF($4, '') END,"
+	    " sender_email = CASE WHEN $5::text IS NULL THEN sender_email ELSE NULLIF($5, '') END,"
+	    " code_length = COALESCE($6::integer, code_length),"
+	    " login_ttl = COALESCE($7::integer, login_ttl),"
+	    " verify_ttl = COALESCE($8::integer, verify_ttl),"
+	    " resend_cooldown = COALESCE($9::integer, resend_cooldown)"
+	    " WHERE account_id = $1::bigint RETURNING id", 9, 1},
+	[ST_USER_APP_LIST] = {
+	    "SELECT a.uuid, u.name, u.portal_url, u.sender_name, u.sender_email, u.code_length,"
+	    " u.login_ttl, u.verify_ttl, u.resend_cooldown, " TS("u.created_at")
+	    " FROM cv.user_apps u JOIN cv.accounts a ON a.id = u.account_id"
+	    " WHERE $1::bigint IS NULL OR u.account_id = $1::bigint ORDER BY u.id", 1, 1},
+
+	/* The unique index on (account_id, lower(email)) makes a duplicate,
+	 * in any case, insert nothing (also under concurrent adds). */
+	[ST_CONTACT_ADD] = {
+	    "INSERT INTO cv.contacts (account_id, email, locale) VALUES ($1::bigint, $2, $3)"
+	    " ON CONFLICT DO NOTHING RETURNING uuid", 3, 1},
+	[ST_CONTACT_LIST] = {
+	    "SELECT c.uuid, c.email, CASE WHEN c.email_verified THEN 'yes' ELSE 'no' END,"
+	    " c.status, c.locale, " TS("c.created_at")
+	    " FROM cv.contacts c WHERE c.account_id = $1::bigint ORDER BY c.id", 1, 1},
+	/* One batch of an import: parallel arrays of line numbers, emails and
+	 * locales, free of duplicates among themselves.  Answers the lines whose
+	 * address the account already has. */
+	[ST_CONTACT_IMPORT] = {
+	    "WITH batch AS ("
+	    "  SELECT * FROM ROWS FROM (pg_catalog.unnest($2::integer[]),"
+	    "   pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[])) AS b(line, email, locale)"
+	    "), inserted AS ("
+	    "  INSERT INTO cv.contacts (account_id, email, locale)"
+	    "  SELECT $1::bigint, b.email, b.locale FROM batch b ORDER BY b.line"
+	    "  ON CONFLICT DO NOTHING RETURNING pg_catalog.lower(email) AS lower_email"
+	    ") SELECT b.line FROM batch b WHERE NOT EXISTS ("
+	    "  SELECT 1 FROM inserted i WHERE i.lower_email = pg_catalog.lower(b.email))"
+	    " ORDER BY b.line", 4, 1},
+
+	/* The newest $3 events, printed oldest first. */
+	[ST_EVENTS] = {
+	    "SELECT t.ts, t.event_code, t.event_id, t.account, t.email, t.source_system,"
+	    " t.request_id, t.detail FROM ("
+	    "  SELECT e.id, " TS("e.created_at") " AS ts, e.event_code, e.event_id,"
+	    "   a.uuid AS account, c.email, e.source_system, e.request_id, e.detail::text AS detail"
+	    "  FROM cv.events e LEFT JOIN cv.accounts a ON a.id = e.account_id"
+	    "   LEFT JOIN cv.contacts c ON c.id = e.contact_id"
+	    "  WHERE ($1::bigint IS NULL OR e.account_id = $1::bigint)"
+	    "   AND ($2::text IS NULL OR pg_catalog.lower(c.email) = pg_catalog.lower($2))"
+	    "  ORDER BY e.id DESC LIMIT $3::integer) t ORDER BY t.id", 3, 1},
+
+	[ST_OUTBOX_COUNTS] = {
+	    "SELECT s.status, (SELECT pg_catalog.count(*) FROM cv.outbox o"
+	    "  WHERE o.status = s.status AND ($1::bigint IS NULL OR o.account_id = $1::bigint))"
+	    " FROM pg_catalog.unnest(ARRAY['queued', 'sending', 'sent', 'failed', 'expired'])"
+	    "  WITH ORDINALITY AS s(status, n) ORDER BY s.n", 1, 1},
+	[ST_OUTBOX_OLDEST] = {
+	    "SELECT pg_catalog.floor(extract(epoch FROM pg_catalog.now()"
+	    "  - pg_catalog.min(o.created_at)))::bigint FROM cv.outbox o"
+	    " WHERE o.status = 'queued' AND ($1::bigint IS NULL OR o.account_id = $1::bigint)",
+	    1, 1},
+	[ST_OUTBOX_FAILURES] = {
+	    "SELECT o.id, o.to_email, o.attempts, " TS("o.created_at") ", o.last_error"
+	    " FROM cv.outbox o WHERE o.status = 'failed'"
+	    "  AND ($1::bigint IS NULL OR o.account_id = $1::bigint)"
+	    " ORDER BY o.id DESC LIMIT $2::integer", 2, 1},
+
+	/* The same bookkeeping as tools/migrate. */
+	[ST_MIGRATE_SCHEMA] = {"CREATE SCHEMA IF NOT EXISTS cv", 0, 0},
+	[ST_MIGRATE_TABLE] = {
+	    "CREATE TABLE IF NOT EXISTS cv.schema_migrations ("
+	    " version text PRIMARY KEY,"
+	    " applied_at timestamptz NOT NULL DEFAULT pg_catalog.now())", 0, 0},
+	/* Two cvctl migrate at once: the second waits, then sees the version. */
+	[ST_MIGRATE_LOCK] = {"LOCK TABLE cv.schema_migrations IN SHARE ROW EXCLUSIVE MODE", 0, 0},
+	[ST_MIGRATE_APPLIED] = {"SELECT 1 FROM cv.schema_migrations WHERE version = $1", 1, 1},
+	[ST_MIGRATE_RECORD] = {"INSERT INTO cv.schema_migrations (version) VALUES ($1)", 1, 0},
+};
+
+/* Sets the error from a failed result: the server's primary message (one
+ * line, without the "ERROR:" prefix), else libpq's. */
+static void
+fail_result(struct cvctl *cv, const char *what, const PGresult *res)
+{
+	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = res != NULL && *PQresultErrorMessage(res) != '\0' ? PQresultErrorMessage(res)
+		                                                        : PQerrorMessage(cv->conn);
+	cvctl_fail(cv, "%s%s", what, msg);
+}
+
+/* libpq's notices (warnings of a migration): to stderr, one line each. */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	(void)arg;
+	if (msg != NULL) {
+		fputs("cvctl: database: ", stderr);
+		cvctl_put_field(stderr, msg);
+		fputc('\n', stderr);
+	}
+}
+
+const struct cv_conf *
+cvctl_conf(struct cvctl *cv)
+{
+	char err[512];
+
+	if (cv->conf_loaded)
+		return &cv->conf;
+	if (cv_conf_load(&cv->conf, cv->config_path, err, sizeof(err)) != 0) {
+		cvctl_fail(cv, "configuration: %s", err);
+		return NULL;
+	}
+	cv->conf_loaded = 1;
+	return &cv->conf;
+}
+
+static int
+connect_db(struct cvctl *cv)
+{
+	/* client_min_messages: a migration's "already exists, skipping" notices
+	 * are noise; warnings still show.  A connection string that sets
+	 * options itself overrides these (expand_dbname). */
+	const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+	const char *values[] = {"10", "cvctl", "-c search_path=pg_catalog -c client_min_messages=warning",
+	                        NULL, NULL};
+	const struct cv_conf *conf;
+
+	if (cv->database != NULL) {
+		values[3] = cv->database;
+	} else {
+		if ((conf = cvctl_conf(cv)) == NULL)
+			return CVCTL_FAIL;
+		values[3] = conf->database;
+	}
+	cv->conn = PQconnectdbParams(keys, values, 1);
+	if (cv->conn == NULL)
+		return cvctl_fail(cv, "database connection failed: out of memory");
+	if (PQstatus(cv->conn) != CONNECTION_OK)
+		return cvctl_fail(cv, "database connection failed: %s", PQerrorMessage(cv->conn));
+	PQsetNoticeReceiver(cv->conn, on_notice, NULL);
+	return 0;
+}
+
+PGresult *
+cvctl_exec(struct cvctl *cv, enum cvctl_stmt st, const char *const *params)
+{
+	PGresult *res;
+	ExecStatusType want = statements[st].rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+
+	res = PQexecParams(cv->conn, statements[st].sql, statements[st].nparams, NULL, params, NULL,
+	                   NULL, 0);
+	if (PQresultStatus(res) != want) {
+		fail_result(cv, "database: ", res);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Runs a statement that answers nothing.  Returns 0 or CVCTL_FAIL. */
+static int
+exec_command(struct cvctl *cv, enum cvctl_stmt st)
+{
+	PGresult *res = cvctl_exec(cv, st, NULL);
+
+	if (res == NULL)
+		return CVCTL_FAIL;
+	PQclear(res);
+	return 0;
+}
+
+int
+cvctl_exec_script(struct cvctl *cv, const char *script, const char *what)
+{
+	PGresult *res = PQexec(cv->conn, script);
+	ExecStatusType status = PQresultStatus(res);
+	int rc = 0;
+
+	/* PQexec answers the last statement's result, or the first error. */
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+		fail_result(cv, what, res);
+		rc = CVCTL_FAIL;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+cvctl_begin(struct cvctl *cv)
+{
+	if (cv->conn == NULL && connect_db(cv) != 0)
+		return CVCTL_FAIL;
+	if (exec_command(cv, ST_BEGIN) != 0)
+		return CVCTL_FAIL;
+	cv->in_transaction = 1;
+	return 0;
+}
+
+int
+cvctl_commit(struct cvctl *cv)
+{
+	PGresult *res;
+	const char *tag;
+	int rc = 0;
+
+	cv->in_transaction = 0;
+	res = cvctl_exec(cv, ST_COMMIT, NULL);
+	if (res == NULL)
+		return CVCTL_FAIL;
+	/* A transaction that failed earlier "commits" as a ROLLBACK. */
+	tag = PQcmdStatus(res);
+	if (strcmp(tag, "COMMIT") != 0)
+		rc = cvctl_fail(cv, "database: the transaction was rolled back");
+	PQclear(res);
+	return rc;
+}
+
+void
+cvctl_rollback(struct cvctl *cv)
+{
+	PGresult *res;
+
+	if (!cv->in_transaction || cv->conn == NULL)
+		return;
+	cv->in_transaction = 0;
+	res = PQexec(cv->conn, statements[ST_ROLLBACK].sql);
+	PQclear(res);
+}
+
+int
+cvctl_account_id(struct cvctl *cv, const char *account_uuid, char *id, size_t idlen)
+{
+	const char *params[] = {account_uuid};
+	PGresult *res = cvctl_exec(cv, ST_ACCOUNT_ID, params);
+	int rc = 0;
+
+	if (res == NULL)
+		return CVCTL_FAIL;
+	if (PQntuples(res) != 1)
+		rc = cvctl_fail(cv, "no account with uuid %s", account_uuid);
+	else
+		snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}

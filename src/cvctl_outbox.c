@@ -1,0 +1,58 @@
+/*
+ * cvctl_outbox.c - cvctl outbox: how the mail queue stands (SPEC section 6):
+ * messages per status, the age of the oldest queued one (a growing age means
+ * no mailer is delivering), and the most recent permanent failures.
+ */
+#include "config.h"
+
+#include "cvctl.h"
+
+#define FAILURES_DEFAULT "10"
+#define FAILURES_MAX     10000
+
+int
+cvctl_outbox(struct cvctl *cv, int argc, char **argv)
+{
+	const char *account = NULL, *failures = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, 0},
+		{"--failures", &failures, 0},
+		{NULL, NULL, 0},
+	};
+	char id[32];
+	const char *params[2];
+	PGresult *res;
+	int rc, r;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--failures", failures, 0, FAILURES_MAX, NULL)) != 0 ||
+	    (rc = cvctl_begin(cv)) != 0)
+		return rc;
+	params[0] = NULL;
+	if (account != NULL) {
+		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+			return rc;
+		params[0] = id;
+	}
+	params[1] = failures != NULL ? failures : FAILURES_DEFAULT;
+
+	if ((res = cvctl_exec(cv, ST_OUTBOX_COUNTS, params)) == NULL)
+		return CVCTL_FAIL;
+	for (r = 0; r < PQntuples(res); r++)
+		fprintf(cv->out, "%s=%s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+	PQclear(res);
+
+	if ((res = cvctl_exec(cv, ST_OUTBOX_OLDEST, params)) == NULL)
+		return CVCTL_FAIL;
+	fprintf(cv->out, "oldest_queued_age=%s\n",
+	        PQgetisnull(res, 0, 0) ? "-" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	if ((res = cvctl_exec(cv, ST_OUTBOX_FAILURES, params)) == NULL)
+		return CVCTL_FAIL;
+	fputc('\n', cv->out);
+	cvctl_print_table(cv, "id\tto\tattempts\tcreated\tlast_error", res);
+	PQclear(res);
+	return 0;
+}
