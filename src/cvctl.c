@@ -40,6 +40,9 @@ static const struct command commands[] = {
 	 "create an OAuth client (prints client_id= and client_secret=)"},
 	{"oauth-client", "list", cvctl_oauth_client_list, "list OAuth clients"},
 	{"oauth-client", "revoke", cvctl_oauth_client_revoke, "revoke an OAuth client and its tokens"},
+	{"tenant", "add", cvctl_tenant_add,
+	 "create a Users Orchestrator tenant (prints id= and, when generated, secret=)"},
+	{"tenant", "list", cvctl_tenant_list, "list tenants (never their secrets)"},
 	{"user-app", "add", cvctl_user_app_add, "create an account's user app (Contacts Portal)"},
 	{"user-app", "list", cvctl_user_app_list, "list user apps"},
 	{"user-app", "set", cvctl_user_app_set, "change an account's user app"},
@@ -84,6 +87,17 @@ static const struct {
 	 "(the database keeps an HMAC of it under the configuration's code_secret).\n"
 	 "--token-ttl is the lifetime of the client's access tokens, 1 to 86400 seconds\n"
 	 "(default 3600).\n"},
+	{"tenant",
+	 "usage: cvctl tenant add --account UUID --client-code CODE --paper-code CODE\n"
+	 "                        --client-group-code CODE [--secret SECRET] [--issuer ISS]\n"
+	 "                        [--audience AUD] [--return-origins ORIGINS]\n"
+	 "       cvctl tenant list [--account UUID]\n"
+	 "\n"
+	 "A tenant of the Users Orchestrator API is named by the X-ClientCode, X-PaperCode and\n"
+	 "X-ClientGroupCode headers and signs its JWTs (HS256) with SECRET, at least 32 bytes;\n"
+	 "without --secret one is made and printed once as secret=.  --issuer and --audience\n"
+	 "are the iss and aud its tokens must carry.  --return-origins lists, separated by\n"
+	 "commas or spaces, the origins (https://host[:port]) a returnUrl may lead to.\n"},
 	{"user-app",
 	 "usage: cvctl user-app add --account UUID --name NAME [SETTINGS]\n"
 	 "       cvctl user-app set --account UUID [--name NAME] [SETTINGS]\n"

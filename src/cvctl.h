@@ -43,6 +43,8 @@ enum cvctl_stmt {
 	ST_OAUTH_CLIENT_TTL,
 	ST_OAUTH_CLIENT_LIST,
 	ST_OAUTH_CLIENT_REVOKE,
+	ST_TENANT_ADD,
+	ST_TENANT_LIST,
 	ST_USER_APP_ADD,
 	ST_USER_APP_SET,
 	ST_USER_APP_LIST,
@@ -250,6 +252,8 @@ int cvctl_api_key_revoke(struct cvctl *cv, int argc, char **argv);
 int cvctl_oauth_client_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_oauth_client_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_oauth_client_revoke(struct cvctl *cv, int argc, char **argv);
+int cvctl_tenant_add(struct cvctl *cv, int argc, char **argv);
+int cvctl_tenant_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_set(struct cvctl *cv, int argc, char **argv);

@@ -70,6 +70,17 @@ static const struct {
 	    "UPDATE cv.oauth_clients SET revoked_at = COALESCE(revoked_at, pg_catalog.now())"
 	    " WHERE id = $1::bigint RETURNING id", 1, 1},
 
+	[ST_TENANT_ADD] = {
+	    "INSERT INTO cv.tenants (account_id, client_code, paper_code, client_group_code,"
+	    " jwt_secret, jwt_issuer, jwt_audience, return_origins)"
+	    " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8::text[]) RETURNING id", 8, 1},
+	[ST_TENANT_LIST] = {
+	    "SELECT t.id, a.uuid, t.client_code, t.paper_code, t.client_group_code, t.jwt_issuer,"
+	    " t.jwt_audience, pg_catalog.array_to_string(t.return_origins, ' '),"
+	    " " TS("t.created_at")
+	    " FROM cv.tenants t JOIN cv.accounts a ON a.id = t.account_id"
+	    " WHERE $1::bigint IS NULL OR t.account_id = $1::bigint ORDER BY t.id", 1, 1},
+
 	/* The schema's defaults apply to what add does not set; add then runs
 	 * ST_USER_APP_SET with the options given, so both share one path. */
 	[ST_USER_APP_ADD] = {

@@ -150,7 +150,7 @@ def test_cvctl_help_lists_every_command():
                   "api-key add", "api-key list", "api-key revoke", "oauth-client add",
                   "oauth-client list", "oauth-client revoke", "user-app add", "user-app list",
                   "user-app set", "contact add", "contact list", "contact import", "events",
-                  "outbox", "migrate"):
+                  "outbox", "migrate", "tenant add", "tenant list"):
         assert re.search(rf"^\s+{re.escape(words)}\s", out, re.M), f"{words!r} not in --help:\n{out}"
     assert "--account UUID --email EMAIL" in ok("contact", "--help")
     assert "--token-ttl" in ok("oauth-client", "add", "--help")
@@ -785,3 +785,63 @@ def test_cvctl_migrate_builds_a_fresh_database_and_rolls_back_a_failing_migratio
     finally:
         shutil.rmtree(work)
         execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------- tenants
+
+def test_cvctl_tenant_add_list_and_the_tenant_works_on_v4():
+    from test_orchestrator import make_jwt
+    account, _, _ = provisioned()
+    suffix = uuid.uuid4().hex[:8]
+    codes = (f"C{suffix}", f"P{suffix}", f"G{suffix}")
+    out = values(ok("tenant", "add", "--account", account, "--client-code", codes[0],
+                    "--paper-code", codes[1], "--client-group-code", codes[2],
+                    "--return-origins", "https://shop.example.com, http://localhost:8080/"))
+    assert set(out) == {"id", "secret"} and len(out["secret"]) == 43, out
+    rows = [r for r in table(ok("tenant", "list", "--account", account)) if r["id"] == out["id"]]
+    assert len(rows) == 1, rows
+    assert rows[0]["return_origins"] == "https://shop.example.com http://localhost:8080", rows
+    assert out["secret"] not in ok("tenant", "list"), "list must never show a secret"
+    email = unique_email("tenant")
+    headers = {"Authorization": f"Bearer {make_jwt(out['secret'])}", "X-SourceSystem": "cvctl-test",
+               "X-ClientCode": codes[0], "X-PaperCode": codes[1], "X-ClientGroupCode": codes[2]}
+    resp = request("POST", "/v4/Users/VerificationCode",
+                   {"email": email, "returnUrl": "https://shop.example.com/x"}, headers=headers)
+    assert resp.status == 200, resp
+    # cvctl events --email shows that user's events with their codes.
+    events = ok("events", "--email", email)
+    assert "SUBSCRIBE_USER_CREATEPENDING" in events and "4003" in events, events
+    assert "cvctl-test" in events, events
+
+
+def test_cvctl_tenant_add_with_own_secret_prints_no_secret():
+    account, _, _ = new_account()
+    suffix = uuid.uuid4().hex[:8]
+    out = values(ok("tenant", "add", "--account", account, "--client-code", f"C{suffix}",
+                    "--paper-code", f"P{suffix}", "--client-group-code", f"G{suffix}",
+                    "--secret", "s" * 32, "--issuer", "https://idp.example", "--audience", "cv"))
+    assert set(out) == {"id"}, out
+    row = query_one("SELECT jwt_secret, jwt_issuer, jwt_audience, return_origins FROM cv.tenants"
+                    " WHERE id = %s", (int(out["id"]),))
+    assert row == ("s" * 32, "https://idp.example", "cv", []), row
+
+
+def test_cvctl_tenant_add_rejects_bad_input():
+    account, _, account_id = new_account()
+    suffix = uuid.uuid4().hex[:8]
+    base = ["tenant", "add", "--account", account, "--client-code", f"C{suffix}",
+            "--paper-code", f"P{suffix}", "--client-group-code", f"G{suffix}"]
+    fails(*base, "--secret", "s" * 31, status=2, mentions="256 bits")
+    fails(*base, "--return-origins", "https://shop.example.com/path", status=2, mentions="origin")
+    fails(*base, "--return-origins", "javascript:alert(1)", status=2, mentions="origin")
+    fails(*base, "--return-origins", "https://a@evil.example", status=2, mentions="origin")
+    fails("tenant", "add", "--account", account, "--client-code", "bad code",
+          "--paper-code", "P", "--client-group-code", "G", status=2, mentions="--client-code")
+    fails("tenant", "add", "--account", account, "--paper-code", "P", "--client-group-code", "G",
+          status=2, mentions="--client-code")
+    fails("tenant", "add", "--account", str(uuid.uuid4()), "--client-code", f"C{suffix}",
+          "--paper-code", "P", "--client-group-code", "G", status=1)
+    ok(*base)
+    fails(*base, status=1)   # the same three codes twice
+    assert query_one("SELECT count(*) FROM cv.tenants WHERE account_id = %s",
+                     (account_id,))[0] == 1

@@ -1,0 +1,170 @@
+/*
+ * cvctl_tenant.c - cvctl tenant add|list: the tenants of the Users
+ * Orchestrator dialect (SPEC section 3), named by three header codes, with
+ * the HS256 secret of their JWTs (at least 256 bits: shorter keys are
+ * refused here, SPEC 4.3), optional expected issuer and audience, and the
+ * origins a returnUrl may lead to.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "cvctl.h"
+#include "orchestrator.h"
+
+#define SECRET_BYTES     32
+#define SECRET_MIN_BYTES 32
+#define SECRET_MAX_BYTES 512
+#define CODE_MAX         64
+#define CLAIM_MAX        512
+#define ORIGINS_MAX      64
+
+/* A tenant code: 1 to 64 letters, digits, '.', '_' or '-' (as the schema). */
+static int
+check_code(struct cvctl *cv, const char *option, const char *value)
+{
+	size_t i, n = strlen(value);
+
+	if (n == 0 || n > CODE_MAX)
+		return cvctl_usage(cv, "%s must be 1 to %d characters", option, CODE_MAX);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && strchr("._-", value[i]) == NULL)
+			return cvctl_usage(cv, "%s may hold only letters, digits, '.', '_' and '-'",
+			                   option);
+	return 0;
+}
+
+/*
+ * Turns "https://a.example, http://b.example:8080" (commas or spaces) into
+ * the SQL array text {https://a.example,http://b.example:8080} in out.  Each
+ * must be an origin exactly: scheme, host and optional port, no path.
+ */
+static int
+origins_array(struct cvctl *cv, const char *list, char *out, size_t len)
+{
+	char item[300], origin[300];
+	const char *p = list;
+	size_t n = 0, k, count = 0;
+
+	out[n++] = '{';
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		k = strcspn(p, " ,");
+		if (k >= sizeof(item))
+			return cvctl_usage(cv, "--return-origins: an origin is too long");
+		memcpy(item, p, k);
+		item[k] = '\0';
+		p += k;
+		while (k > 0 && item[k - 1] == '/')
+			item[--k] = '\0';
+		if (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 || strcasecmp(item, origin) != 0)
+			return cvctl_usage(cv, "--return-origins: \"%s\" is not an http(s) origin"
+			                       " (scheme://host[:port])", item);
+		if (++count > ORIGINS_MAX || n + strlen(origin) + 3 >= len)
+			return cvctl_usage(cv, "--return-origins: too many origins");
+		n += (size_t)snprintf(out + n, len - n, "%s%s", count > 1 ? "," : "", origin);
+	}
+	out[n++] = '}';
+	out[n] = '\0';
+	return 0;
+}
+
+int
+cvctl_tenant_add(struct cvctl *cv, int argc, char **argv)
+{
+	const char *account = NULL, *client = NULL, *paper = NULL, *group = NULL, *secret = NULL;
+	const char *issuer = NULL, *audience = NULL, *origins = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, OPT_REQUIRED},
+		{"--client-code", &client, OPT_REQUIRED},
+		{"--paper-code", &paper, OPT_REQUIRED},
+		{"--client-group-code", &group, OPT_REQUIRED},
+		{"--secret", &secret, 0},
+		{"--issuer", &issuer, 0},
+		{"--audience", &audience, 0},
+		{"--return-origins", &origins, OPT_EMPTY_OK},
+		{NULL, NULL, 0},
+	};
+	unsigned char raw[SECRET_BYTES];
+	char id[32], made[64], array[ORIGINS_MAX * 300];
+	const char *params[9];
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
+	    (rc = check_code(cv, "--client-code", client)) != 0 ||
+	    (rc = check_code(cv, "--paper-code", paper)) != 0 ||
+	    (rc = check_code(cv, "--client-group-code", group)) != 0 ||
+	    (rc = cvctl_check_text(cv, "--issuer", issuer, CLAIM_MAX)) != 0 ||
+	    (rc = cvctl_check_text(cv, "--audience", audience, CLAIM_MAX)) != 0 ||
+	    (rc = origins_array(cv, origins != NULL ? origins : "", array, sizeof(array))) != 0)
+		return rc;
+	if (secret != NULL && (strlen(secret) < SECRET_MIN_BYTES || strlen(secret) > SECRET_MAX_BYTES))
+		return cvctl_usage(cv, "--secret must be %d to %d bytes (at least 256 bits)",
+		                   SECRET_MIN_BYTES, SECRET_MAX_BYTES);
+	if (secret == NULL) {
+		if (cv_random_bytes(raw, sizeof(raw)) != 0)
+			return cvctl_fail(cv, "no random bytes");
+		cv_b64url_encode(raw, sizeof(raw), made);
+		OPENSSL_cleanse(raw, sizeof(raw));
+	}
+	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+		goto out;
+	params[0] = id;
+	params[1] = client;
+	params[2] = paper;
+	params[3] = group;
+	params[4] = secret != NULL ? secret : made;
+	params[5] = issuer != NULL && *issuer != '\0' ? issuer : NULL;
+	params[6] = audience != NULL && *audience != '\0' ? audience : NULL;
+	params[7] = array;
+	if ((res = cvctl_exec(cv, ST_TENANT_ADD, params)) == NULL) {
+		rc = CVCTL_FAIL;
+		goto out;
+	}
+	fprintf(cv->out, "id=%s\n", PQgetvalue(res, 0, 0));
+	if (secret == NULL)
+		fprintf(cv->out, "secret=%s\n", made);
+out:
+	PQclear(res);
+	OPENSSL_cleanse(made, sizeof(made));
+	return rc;
+}
+
+int
+cvctl_tenant_list(struct cvctl *cv, int argc, char **argv)
+{
+	const char *account = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, 0},
+		{NULL, NULL, 0},
+	};
+	char id[32];
+	const char *params[1] = {NULL};
+	PGresult *res;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 || (rc = cvctl_begin(cv)) != 0)
+		return rc;
+	if (account != NULL) {
+		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+			return rc;
+		params[0] = id;
+	}
+	if ((res = cvctl_exec(cv, ST_TENANT_LIST, params)) == NULL)
+		return CVCTL_FAIL;
+	cvctl_print_table(cv, "id\taccount\tclient_code\tpaper_code\tclient_group_code\tissuer"
+	                      "\taudience\treturn_origins\tcreated", res);
+	PQclear(res);
+	return 0;
+}
