@@ -171,6 +171,13 @@ cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen)
 			goto out;
 		conf->access_token_key_len = CV_SHA256_LEN;
 	}
+	{
+		static const char label[] = "contact-verify outbox key";
+
+		if (cv_hmac_sha256(conf->code_secret, conf->code_secret_len, label, sizeof(label) - 1,
+		                   conf->outbox_key) != 0)
+			goto out;
+	}
 	if (conf->database == NULL && set_string(&conf->database, "") != 0)
 		goto out;
 	if (conf->issuer == NULL && set_string(&conf->issuer, "contact-verify") != 0)

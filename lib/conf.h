@@ -17,6 +17,7 @@ struct cv_conf {
 	size_t        code_secret_len;
 	unsigned char access_token_key[CV_SECRET_MAX];  /* HS256 key of OAuth access tokens */
 	size_t        access_token_key_len;
+	unsigned char outbox_key[32];  /* AES-256-GCM key of codes in the outbox (derived) */
 	char         *issuer;        /* "iss" of contact auth tokens */
 	char         *public_url;    /* base of the links in emails, no "/" at end */
 	char         *mail_dir;      /* directory delivery (.eml files) */
@@ -33,7 +34,8 @@ const char *cv_conf_path(void);
  * Reads path into conf (zeroed first).  Returns 0, or -1 with a message
  * (never containing a secret) in err.  $CV_SMTP_URL and $CV_MAIL_DIR
  * override the file.  Without access_token_secret the access-token key is
- * derived from code_secret (HMAC with a fixed label), so one secret suffices.  The caller frees with cv_conf_free.
+ * derived from code_secret (HMAC with a fixed label), so one secret suffices;
+ * the outbox key is always derived that way.  The caller frees with cv_conf_free.
  */
 int cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen);
 

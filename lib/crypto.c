@@ -107,6 +107,53 @@ cv_hex_decode(const char *in, unsigned char *out, size_t n)
 	return 0;
 }
 
+int
+cv_seal(const unsigned char key[CV_SEAL_KEY_LEN], const void *aad, size_t aadlen,
+        const void *plain, size_t len, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int n, rc = -1;
+
+	if (len > 0x7fffffff - 32 || aadlen > 0x7fffffff || cv_random_bytes(out, 12) != 0)
+		return -1;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+	    (aadlen == 0 || EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1) &&
+	    EVP_EncryptUpdate(ctx, out + 12, &n, plain, (int)len) == 1 && (size_t)n == len &&
+	    EVP_EncryptFinal_ex(ctx, out + 12 + len, &n) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len) == 1)
+		rc = 0;
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+long
+cv_open(const unsigned char key[CV_SEAL_KEY_LEN], const void *aad, size_t aadlen,
+        const unsigned char *sealed, size_t len, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	size_t plen;
+	long rc = -1;
+	int n;
+
+	if (len < CV_SEAL_OVERHEAD || len > 0x7fffffff || aadlen > 0x7fffffff)
+		return -1;
+	plen = len - CV_SEAL_OVERHEAD;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed) == 1 &&
+	    (aadlen == 0 || EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1) &&
+	    EVP_DecryptUpdate(ctx, out, &n, sealed + 12, (int)plen) == 1 && (size_t)n == plen &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, (void *)(sealed + 12 + plen)) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, out + plen, &n) == 1)
+		rc = (long)plen;
+	EVP_CIPHER_CTX_free(ctx);
+	if (rc < 0)
+		OPENSSL_cleanse(out, plen);
+	return rc;
+}
+
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

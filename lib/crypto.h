@@ -36,6 +36,26 @@ void cv_hex_encode(const unsigned char *in, size_t n, char *out);
 /* Decodes exactly 2n hex digits of in into n bytes.  Returns 0 or -1. */
 int cv_hex_decode(const char *in, unsigned char *out, size_t n);
 
+/* AES-256-GCM: 12-byte nonce, 16-byte tag around the ciphertext. */
+#define CV_SEAL_KEY_LEN 32
+#define CV_SEAL_OVERHEAD (12 + 16)
+
+/*
+ * Encrypts len bytes of plain under key with AES-256-GCM and a fresh random
+ * nonce, binding aad (aadlen bytes, may be 0); writes nonce || ciphertext ||
+ * tag (len + CV_SEAL_OVERHEAD bytes) to out.  Returns 0 or -1.
+ */
+int cv_seal(const unsigned char key[CV_SEAL_KEY_LEN], const void *aad, size_t aadlen,
+            const void *plain, size_t len, unsigned char *out);
+
+/*
+ * Reverses cv_seal: checks the tag and writes len - CV_SEAL_OVERHEAD bytes
+ * to out.  Returns the plaintext length, or -1 when the input is too short,
+ * was altered, or was sealed under another key or aad.
+ */
+long cv_open(const unsigned char key[CV_SEAL_KEY_LEN], const void *aad, size_t aadlen,
+             const unsigned char *sealed, size_t len, unsigned char *out);
+
 /* Length of the base64url (no padding) text of n bytes, without the NUL. */
 size_t cv_b64url_len(size_t n);
 

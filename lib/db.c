@@ -19,8 +19,8 @@ static const struct {
 	int         retry_safe;  /* repeating it after a lost connection is harmless */
 } statements[CV_STMT__MAX] = {
 	[CV_STMT_SEND] = {"send",
-	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7, $8)",
-	    8, 1},
+	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7)",
+	    7, 1},
 	[CV_STMT_VERIFY] = {"verify",
 	    "SELECT result, contact_uuid FROM cv.api_verify($1, $2, $3, $4)", 4, 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
@@ -40,7 +40,7 @@ static const struct {
 	    " account_active, now_epoch FROM cv.uo_tenant($1, $2, $3)", 3, 1},
 	[CV_STMT_UO_SEND] = {"uo_send",
 	    "SELECT result, retry_after"
-	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10)", 10, 1},
+	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, 1},
 	[CV_STMT_UO_VERIFY] = {"uo_verify",
 	    "SELECT result FROM cv.uo_verify($1, $2, $3, $4, $5)", 5, 0},
 	[CV_STMT_UO_LINK_STATE] = {"uo_link_state",
@@ -48,9 +48,10 @@ static const struct {
 	[CV_STMT_UO_LINK_CONSUME] = {"uo_link_consume",
 	    "SELECT state, return_url, app_name FROM cv.uo_link_consume($1, $2)", 2, 0},
 	[CV_STMT_OUTBOX_CLAIM] = {"outbox_claim",
-	    "SELECT id, to_email, code, link, app_name, sender_name, sender_email, locale,"
-	    " purpose, message_id, extract(epoch FROM expires_at - now())::bigint, attempts,"
-	    " extract(epoch FROM created_at)::bigint"
+	    "SELECT id, to_email, encode(sealed, 'hex'), link_base, app_name, sender_name,"
+	    " sender_email, locale, purpose, message_id,"
+	    " extract(epoch FROM expires_at - now())::bigint, attempts,"
+	    " extract(epoch FROM created_at)::bigint, code_length"
 	    " FROM cv.outbox_claim($1, $2)", 2, 0},
 	[CV_STMT_OUTBOX_RECORD] = {"outbox_record",
 	    "SELECT cv.outbox_record($1, $2, $3, $4)", 4, 0},

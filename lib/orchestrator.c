@@ -232,7 +232,7 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	int legacy = reply->dialect == CV_DIALECT_UO_LEGACY;
 	char emailbuf[CV_EMAIL_MAX + 1], urlbuf[RETURN_URL_MAX + 1], origin[300];
 	static char detail[160];
-	const char *email, *return_url = NULL, *name, *params[10];
+	const char *email, *return_url = NULL, *name, *params[9];
 	struct cv_new_code nc;
 	struct tenant tenant;
 	enum cv_err err;
@@ -264,18 +264,17 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 			return CV_ERR_INVALID_INPUT;
 		}
 	}
-	if (cv_new_code(conf, &nc) != 0)
+	if (cv_new_code(conf, "verify_email", &nc) != 0)
 		return CV_ERR_INTERNAL;
 	params[0] = tenant.id;
 	params[1] = email;
 	params[2] = return_url;
-	params[3] = nc.code;
+	params[3] = nc.sealed_hex;
 	params[4] = nc.code_hashes;
 	params[5] = nc.link_hash;
-	params[6] = nc.link_token;
-	params[7] = conf->public_url;
-	params[8] = tenant.source;
-	params[9] = req->request_id;
+	params[6] = conf->public_url;
+	params[7] = tenant.source;
+	params[8] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_SEND, params, &err)) == NULL)
 		goto out;
 	switch (atoi(PQgetvalue(res, 0, 0))) {

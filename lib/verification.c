@@ -78,9 +78,9 @@ result_of(const PGresult *res)
 }
 
 int
-cv_new_code(const struct cv_conf *conf, struct cv_new_code *nc)
+cv_new_code(const struct cv_conf *conf, const char *purpose, struct cv_new_code *nc)
 {
-	unsigned char raw[32];
+	unsigned char raw[32], plain[CV_CODE_MAX + CV_LINK_TOKEN_LEN], sealed[CV_SEALED_LEN];
 	char hash[65];
 	size_t i, n = 0;
 	int rc = -1;
@@ -88,7 +88,7 @@ cv_new_code(const struct cv_conf *conf, struct cv_new_code *nc)
 	if (cv_random_digits(nc->code, CV_CODE_MAX) != 0 || cv_random_bytes(raw, sizeof(raw)) != 0)
 		goto out;
 	cv_b64url_encode(raw, sizeof(raw), nc->link_token);
-	if (cv_code_hash(conf, 'l', nc->link_token, strlen(nc->link_token), nc->link_hash) != 0)
+	if (cv_code_hash(conf, 'l', nc->link_token, CV_LINK_TOKEN_LEN, nc->link_hash) != 0)
 		goto out;
 	nc->code_hashes[n++] = '{';
 	for (i = 0; i <= CV_CODE_MAX - CV_CODE_MIN; i++) {
@@ -101,9 +101,39 @@ cv_new_code(const struct cv_conf *conf, struct cv_new_code *nc)
 	}
 	nc->code_hashes[n++] = '}';
 	nc->code_hashes[n] = '\0';
+	memcpy(plain, nc->code, CV_CODE_MAX);
+	memcpy(plain + CV_CODE_MAX, nc->link_token, CV_LINK_TOKEN_LEN);
+	if (cv_seal(conf->outbox_key, purpose, strlen(purpose), plain, sizeof(plain), sealed) != 0)
+		goto out;
+	cv_hex_encode(sealed, sizeof(sealed), nc->sealed_hex);
 	rc = 0;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return rc;
+}
+
+int
+cv_code_unseal(const struct cv_conf *conf, const char *purpose, const char *sealed_hex,
+               int code_length, char code[CV_CODE_MAX + 1], char token[CV_LINK_TOKEN_LEN + 1])
+{
+	unsigned char sealed[CV_SEALED_LEN], plain[CV_SEALED_LEN];
+	int rc = -1;
+
+	if (sealed_hex == NULL || strlen(sealed_hex) != 2 * CV_SEALED_LEN ||
+	    code_length < CV_CODE_MIN || code_length > CV_CODE_MAX ||
+	    cv_hex_decode(sealed_hex, sealed, sizeof(sealed)) != 0)
+		return -1;
+	if (cv_open(conf->outbox_key, purpose, strlen(purpose), sealed, sizeof(sealed), plain) !=
+	    CV_CODE_MAX + CV_LINK_TOKEN_LEN)
+		goto out;
+	memcpy(code, plain, (size_t)code_length);
+	code[code_length] = '\0';
+	memcpy(token, plain + CV_CODE_MAX, CV_LINK_TOKEN_LEN);
+	token[CV_LINK_TOKEN_LEN] = '\0';
+	rc = 0;
+out:
+	OPENSSL_cleanse(plain, sizeof(plain));
 	return rc;
 }
 
@@ -118,22 +148,22 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 {
 	char emailbuf[CV_EMAIL_MAX + 1], message[CV_EMAIL_MAX + 128];
 	struct cv_new_code nc;
-	const char *email, *params[8];
+	const char *email, *params[7];
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
 
+	memset(&nc, 0, sizeof(nc));
 	if ((email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf))) == NULL)
 		return CV_ERR_INVALID_INPUT;
-	if (cv_new_code(conf, &nc) != 0)
+	if (cv_new_code(conf, "login", &nc) != 0)
 		goto out;
 	params[0] = req->credential;
 	params[1] = email;
-	params[2] = nc.code;
+	params[2] = nc.sealed_hex;
 	params[3] = nc.code_hashes;
 	params[4] = nc.link_hash;
-	params[5] = nc.link_token;
-	params[6] = conf->public_url;
-	params[7] = req->request_id;
+	params[5] = conf->public_url;
+	params[6] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
 		goto out;
 	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))

@@ -7,6 +7,7 @@
 #define CV_VERIFICATION_H
 
 #include "conf.h"
+#include "crypto.h"
 #include "error.h"
 #include "request.h"
 #include "response.h"
@@ -34,17 +35,33 @@ int cv_code_hash(const struct cv_conf *conf, char kind, const char *code, size_t
  * A fresh code and link for one send: 10 CSPRNG digits (the user app's code
  * length picks a prefix in SQL), the SQL array text of the HMACs of every
  * prefix from CV_CODE_MIN to CV_CODE_MAX digits, a 256-bit base64url link
- * token and its HMAC.  Everything here is secret: cv_new_code_wipe it.
+ * token and its HMAC, and -- for the outbox -- the digits and the token
+ * sealed with AES-256-GCM under the outbox key (hex), bound to the purpose.
+ * The database never sees the plaintext.  Everything here is secret:
+ * cv_new_code_wipe it.
  */
+#define CV_LINK_TOKEN_LEN 43
+#define CV_SEALED_LEN (CV_CODE_MAX + CV_LINK_TOKEN_LEN + CV_SEAL_OVERHEAD)
+
 struct cv_new_code {
 	char code[CV_CODE_MAX + 1];
 	char code_hashes[(CV_CODE_MAX - CV_CODE_MIN + 1) * 65 + 2];
-	char link_token[44];
+	char link_token[CV_LINK_TOKEN_LEN + 1];
 	char link_hash[65];
+	char sealed_hex[2 * CV_SEALED_LEN + 1];
 };
 
-/* Fills code.  Returns 0 or -1 (no randomness). */
-int cv_new_code(const struct cv_conf *conf, struct cv_new_code *code);
+/* Fills code for purpose ("login" or "verify_email").  Returns 0 or -1. */
+int cv_new_code(const struct cv_conf *conf, const char *purpose, struct cv_new_code *code);
+
+/*
+ * Opens what cv_new_code sealed (hex in sealed_hex) for purpose: writes the
+ * first code_length digits to code and the link token to token.  Returns 0,
+ * or -1 when it was altered or sealed under another key or purpose.
+ */
+int cv_code_unseal(const struct cv_conf *conf, const char *purpose, const char *sealed_hex,
+                   int code_length, char code[CV_CODE_MAX + 1],
+                   char token[CV_LINK_TOKEN_LEN + 1]);
 
 /* Wipes code.  Cannot fail. */
 void cv_new_code_wipe(struct cv_new_code *code);

@@ -38,6 +38,7 @@
 #include "db.h"
 #include "log.h"
 #include "mime.h"
+#include "verification.h"
 
 #define BATCH_SIZE      20
 #define LEASE_SECONDS   120      /* how long a claimed row is ours */
@@ -51,9 +52,9 @@
 
 /* The columns of CV_STMT_OUTBOX_CLAIM, in order. */
 enum claim_column {
-	COL_ID, COL_TO_EMAIL, COL_CODE, COL_LINK, COL_APP_NAME, COL_SENDER_NAME,
+	COL_ID, COL_TO_EMAIL, COL_SEALED, COL_LINK_BASE, COL_APP_NAME, COL_SENDER_NAME,
 	COL_SENDER_EMAIL, COL_LOCALE, COL_PURPOSE, COL_MESSAGE_ID, COL_EXPIRES_IN,
-	COL_ATTEMPTS, COL_CREATED, COL__MAX
+	COL_ATTEMPTS, COL_CREATED, COL_CODE_LENGTH, COL__MAX
 };
 
 static volatile sig_atomic_t stopping;
@@ -75,8 +76,13 @@ struct mailer {
 
 /* One row of a claim, pointing into the PGresult. */
 struct outbox_row {
-	const char *id, *to_email, *code, *link, *app_name, *sender_name, *sender_email;
+	const char *id, *to_email, *app_name, *sender_name, *sender_email;
 	const char *purpose, *message_id;
+	/* Opened from the row's sealed value (NULL when it cannot be: wiped,
+	 * altered, or sealed under another key); wiped after each message. */
+	const char *code, *link;
+	char        code_buf[CV_CODE_MAX + 1];
+	char        link_buf[2400];
 	long long   expires_in;  /* seconds the code has left at the claim */
 	long long   created;     /* epoch seconds */
 	int         attempts;    /* this attempt's number, from 1 */
@@ -352,19 +358,30 @@ field(const PGresult *res, int i, enum claim_column c)
 	return PQgetisnull(res, i, (int)c) ? NULL : PQgetvalue(res, i, (int)c);
 }
 
+/* Fills row from row i of a claim, opening the sealed code and link. */
 static void
-read_row(const PGresult *res, int i, struct outbox_row *row)
+read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *row)
 {
-	const char *s;
+	char token[CV_LINK_TOKEN_LEN + 1];
+	const char *s, *base = field(res, i, COL_LINK_BASE);
 
 	row->id = field(res, i, COL_ID);
 	row->to_email = field(res, i, COL_TO_EMAIL);
-	row->code = field(res, i, COL_CODE);
-	row->link = field(res, i, COL_LINK);
+	row->purpose = field(res, i, COL_PURPOSE);
+	row->code = row->link = NULL;
+	if (row->purpose != NULL && base != NULL &&
+	    cv_code_unseal(&m->conf, row->purpose, field(res, i, COL_SEALED),
+	                   (s = field(res, i, COL_CODE_LENGTH)) != NULL ? atoi(s) : 0,
+	                   row->code_buf, token) == 0 &&
+	    (size_t)snprintf(row->link_buf, sizeof(row->link_buf), "%s%s", base, token) <
+	        sizeof(row->link_buf)) {
+		row->code = row->code_buf;
+		row->link = row->link_buf;
+	}
+	OPENSSL_cleanse(token, sizeof(token));
 	row->app_name = field(res, i, COL_APP_NAME);
 	row->sender_name = field(res, i, COL_SENDER_NAME);
 	row->sender_email = field(res, i, COL_SENDER_EMAIL);
-	row->purpose = field(res, i, COL_PURPOSE);
 	row->message_id = field(res, i, COL_MESSAGE_ID);
 	row->expires_in = (s = field(res, i, COL_EXPIRES_IN)) != NULL ? strtoll(s, NULL, 10) : 0;
 	row->attempts = (s = field(res, i, COL_ATTEMPTS)) != NULL ? atoi(s) : 1;
@@ -386,6 +403,11 @@ deliver(struct mailer *m, const struct outbox_row *row, struct outcome *out)
 	 * into 'expired': a code that can no longer be used is not sent. */
 	if (row->expires_in <= 0) {
 		set_outcome(out, "retry", 0, "code expired before delivery");
+		return;
+	}
+	if (row->code == NULL) {
+		set_outcome(out, "failed", 0,
+		            "the sealed code cannot be opened (wiped, altered, or another code_secret)");
 		return;
 	}
 	mail.purpose = row->purpose;
@@ -499,7 +521,7 @@ process_batch(struct mailer *m)
 	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		read_row(res, i, &row);
+		read_row(m, res, i, &row);
 		reason = NULL;
 		if (stopping)
 			reason = "not attempted: mailer stopping";
@@ -509,6 +531,8 @@ process_batch(struct mailer *m)
 			set_outcome(&out, "retry", 0, reason);
 		else
 			deliver(m, &row, &out);
+		OPENSSL_cleanse(row.code_buf, sizeof(row.code_buf));
+		OPENSSL_cleanse(row.link_buf, sizeof(row.link_buf));
 		if (record(m, &row, &out) != 0) {
 			if (i + 1 < n)
 				cv_log_error("%d more claimed row(s) wait for their lease to end", n - i - 1);

@@ -590,10 +590,10 @@ $$
 
 def wait_outbox_final(contact, timeout=10):
     """The newest outbox row of contact once it left 'queued'/'sending':
-    (status, code, link, message_id, sent_at, attempts)."""
+    (status, sealed, message_id, sent_at, attempts)."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = query("SELECT status, code, link, message_id, sent_at, attempts FROM cv.outbox"
+        rows = query("SELECT status, sealed, message_id, sent_at, attempts FROM cv.outbox"
                      " WHERE contact_id = %s ORDER BY id DESC LIMIT 1", (contact.id,))
         assert rows, f"no outbox row for {contact.email}"
         if rows[0][0] not in ("queued", "sending"):

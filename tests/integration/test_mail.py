@@ -41,7 +41,7 @@ def test_email_message_id_is_the_outbox_message_id():
     _, contact = setup()
     _, msg = send_and_get_code(contact)
     row = wait_outbox_final(contact)
-    assert str(msg["Message-ID"]).strip() == row[3], (msg["Message-ID"], row[3])
+    assert str(msg["Message-ID"]).strip() == row[2], (msg["Message-ID"], row[2])
 
 
 def test_email_is_multipart_alternative_with_text_and_html():
@@ -77,9 +77,9 @@ def test_email_link_tokens_differ_per_send():
 def test_outbox_row_is_sent_and_wiped_after_delivery():
     _, contact = setup()
     send_and_get_code(contact)
-    status, code, link, _, sent_at, attempts = wait_outbox_final(contact)
+    status, sealed, _, sent_at, attempts = wait_outbox_final(contact)
     assert status == "sent", status
-    assert code is None and link is None, "the outbox still holds the code or link after delivery"
+    assert sealed is None, "the outbox still holds the sealed code and link after delivery"
     assert sent_at is not None and attempts == 1, (sent_at, attempts)
 
 
@@ -120,8 +120,8 @@ def test_newer_send_drops_mail_still_queued_for_replaced_code():
     code = mail_code(wait_for_mail(contact.email))
     held_mail.release(first)
     assert settle_outbox(contact) == 1
-    status, old_code, old_link, attempts = query_one(
-        "SELECT status, code, link, attempts FROM cv.outbox WHERE id = %s", (first,))
+    status, old_sealed, attempts = query_one(
+        "SELECT status, sealed, attempts FROM cv.outbox WHERE id = %s", (first,))
     assert status not in ("queued", "sending", "sent") and attempts == 0, (status, attempts)
-    assert old_code is None and old_link is None, "the dropped row still holds its code or link"
+    assert old_sealed is None, "the dropped row still holds its sealed code and link"
     expect(verify(account.key, contact.email, code), 200)

@@ -1,40 +1,61 @@
 """Secrets at rest (SPEC 4.1, 5, 6, 9): a database dump reveals no code, link
-token or API key; the outbox holds the code and link only until delivery;
-logs hold none of them."""
+token or API key, not even while the mail waits (the outbox holds them
+sealed with AES-256-GCM); logs hold none of them."""
 import glob
 import hashlib
 import os
+import subprocess
 
 from stack import (auth_token, code_hash, env, expect, held_mail, jwt_verify, mail_code, mail_link,
                    passcode_not_found, query, query_one, scan_database, send, setup, verify,
                    wait_for_mail, wait_outbox_final, wrong_code)
 
 
-def test_only_outbox_holds_plaintext_code_until_delivery():
+def database_dump():
+    """pg_dump of the whole database (data and schema), as bytes."""
+    pg_dump = os.path.join(env("CV_PG_BINDIR"), "pg_dump")
+    p = subprocess.run([pg_dump, "--no-password", "-d", env("CV_PG_DSN")], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_database_dump_never_holds_plaintext_code_or_link():
     # A 10-digit code, so that no other number in the dump looks like it.
     account, contact = setup(code_length=10)
     with held_mail(contact.email):
         expect(send(account.key, contact.email), 200)
-        oid, code, link, status = query_one("SELECT id, code, link, status FROM cv.outbox"
-                                            " WHERE contact_id = %s", (contact.id,))
-        assert status == "queued" and code is not None and link is not None, (status, code, link)
-        token = link.rsplit("token=", 1)[1]
-        found = scan_database([code], digits=True)
-        assert found[code] == ["cv.outbox.code"], f"plaintext code stored in {found[code]}"
-        found = scan_database([token])
-        assert found[token] == ["cv.outbox.link"], f"plaintext link token stored in {found[token]}"
-        assert contact.live_passcode()[1].tobytes() == code_hash(code)
+        oid, sealed, status = query_one("SELECT id, sealed, status FROM cv.outbox"
+                                        " WHERE contact_id = %s", (contact.id,))
+        assert status == "queued" and sealed is not None, (status, sealed)
+        before = database_dump()
     held_mail.release(oid)
     msg = wait_for_mail(contact.email)
-    assert mail_code(msg, 10) == code
-    assert mail_link(msg)[1] == token
-    status, out_code, out_link = wait_outbox_final(contact)[:3]
-    assert (status, out_code, out_link) == ("sent", None, None)
-    found = scan_database([code], digits=True)
-    assert found[code] == [], f"plaintext code still stored after delivery in {found[code]}"
-    found = scan_database([token])
-    assert found[token] == [], f"plaintext link token still stored after delivery in {found[token]}"
+    code, token = mail_code(msg, 10), mail_link(msg)[1]
+    # While the mail waited, the database held it only sealed (AES-256-GCM).
+    assert code.encode() not in before, "plaintext code in a dump taken before delivery"
+    assert token.encode() not in before, "plaintext link token in a dump taken before delivery"
+    assert contact.live_passcode()[1].tobytes() == code_hash(code)
+    status, sealed = wait_outbox_final(contact)[:2]
+    assert (status, sealed) == ("sent", None), (status, sealed)
+    after = database_dump()
+    assert code.encode() not in after and token.encode() not in after
     expect(verify(account.key, contact.email, code), 200)
+
+
+def test_altered_sealed_code_is_never_sent():
+    account, contact = setup()
+    with held_mail(contact.email):
+        expect(send(account.key, contact.email), 200)
+        oid = query_one("SELECT id FROM cv.outbox WHERE contact_id = %s", (contact.id,))[0]
+        # Flip one bit of the ciphertext: GCM's tag no longer matches.
+        query("UPDATE cv.outbox SET sealed = set_byte(sealed, 20, get_byte(sealed, 20) # 1)"
+              " WHERE id = %s RETURNING id", (oid,))
+    held_mail.release(oid)
+    status, sealed = wait_outbox_final(contact)[:2]
+    assert (status, sealed) == ("failed", None), (status, sealed)
+    error = query_one("SELECT last_error FROM cv.outbox WHERE id = %s", (oid,))[0]
+    assert "sealed" in error, error
 
 
 def test_no_table_holds_plaintext_api_key():

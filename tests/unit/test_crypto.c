@@ -94,9 +94,47 @@ ct_equal_compares_content(void)
 	CHECK("unequal", !cv_ct_equal("abcd", "abce", 4));
 }
 
+static int
+contains(const unsigned char *hay, size_t n, const char *needle, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(hay + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+seal_round_trips_and_refuses_tampering(void)
+{
+	unsigned char key[CV_SEAL_KEY_LEN], other[CV_SEAL_KEY_LEN], sealed[64 + CV_SEAL_OVERHEAD];
+	unsigned char sealed2[sizeof(sealed)], plain[64];
+	static const char msg[] = "0123456789\nsecret-link-token";
+	size_t n = sizeof(msg) - 1;
+
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	CHECK("seals", cv_seal(key, "ctx", 3, msg, n, sealed) == 0);
+	CHECK("ciphertext hides the text", !contains(sealed, n + CV_SEAL_OVERHEAD, "0123456789", 10));
+	CHECK("opens", cv_open(key, "ctx", 3, sealed, n + CV_SEAL_OVERHEAD, plain) == (long)n &&
+	                   memcmp(plain, msg, n) == 0);
+	CHECK("fresh nonce each time", cv_seal(key, "ctx", 3, msg, n, sealed2) == 0 &&
+	                                   memcmp(sealed, sealed2, n + CV_SEAL_OVERHEAD) != 0);
+	CHECK("other key refused", cv_open(other, "ctx", 3, sealed, n + CV_SEAL_OVERHEAD, plain) == -1);
+	CHECK("other aad refused", cv_open(key, "ctX", 3, sealed, n + CV_SEAL_OVERHEAD, plain) == -1);
+	sealed[15] ^= 1;
+	CHECK("flipped ciphertext refused", cv_open(key, "ctx", 3, sealed, n + CV_SEAL_OVERHEAD, plain) == -1);
+	sealed[15] ^= 1;
+	sealed[n + CV_SEAL_OVERHEAD - 1] ^= 1;
+	CHECK("flipped tag refused", cv_open(key, "ctx", 3, sealed, n + CV_SEAL_OVERHEAD, plain) == -1);
+	CHECK("short input refused", cv_open(key, "ctx", 3, sealed, CV_SEAL_OVERHEAD - 1, plain) == -1);
+}
+
 int
 main(void)
 {
+	seal_round_trips_and_refuses_tampering();
 	b64url_round_trips_every_length();
 	b64url_rejects_padding_and_foreign_characters();
 	hmac_sha256_matches_rfc4231_case_2();
