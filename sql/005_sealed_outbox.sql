@@ -53,6 +53,20 @@ BEGIN
 END
 $$;
 
+-- Seconds until the contact may be sent another code of this purpose, or
+-- NULL when it may now.  clock_timestamp(), not now(): a send that held the
+-- contact's lock before us may have committed a created_at later than our
+-- transaction's start.
+CREATE FUNCTION cv.cooldown_left(p_contact bigint, p_purpose text, p_cooldown integer)
+RETURNS integer
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT greatest(1, ceil(extract(epoch FROM
+	           max(p.created_at) + make_interval(secs => p_cooldown) - clock_timestamp())))::integer
+	  FROM cv.passcodes p
+	 WHERE p_cooldown > 0 AND p.contact_id = p_contact AND p.purpose = p_purpose
+	HAVING max(p.created_at) + make_interval(secs => p_cooldown) > clock_timestamp();
+$$;
+
 -- POST .../send (as in 001, with the sealed code).  result: 0, 1001, 3000,
 -- 7002, 55031, 55032, 1029 (with retry_after seconds).
 CREATE FUNCTION cv.api_send(p_key_hash text, p_email text, p_sealed text, p_code_hashes text[],
@@ -63,7 +77,6 @@ DECLARE
 	auth record;
 	app cv.user_apps%ROWTYPE;
 	ct cv.contacts%ROWTYPE;
-	last_sent timestamptz;
 BEGIN
 	retry_after := NULL;
 	auth := cv.authenticate(p_key_hash);
@@ -83,15 +96,9 @@ BEGIN
 		result := 55032;
 		RETURN;
 	END IF;
-	-- clock_timestamp(), not now(): a send that held the contact's lock
-	-- before us may have committed a created_at later than our start.
-	SELECT max(p.created_at) INTO last_sent FROM cv.passcodes p
-	 WHERE p.contact_id = ct.id AND p.purpose = 'login';
-	IF app.resend_cooldown > 0 AND last_sent IS NOT NULL
-	   AND last_sent + make_interval(secs => app.resend_cooldown) > clock_timestamp() THEN
+	retry_after := cv.cooldown_left(ct.id, 'login', app.resend_cooldown);
+	IF retry_after IS NOT NULL THEN
 		result := 1029;
-		retry_after := greatest(1, ceil(extract(epoch FROM
-			last_sent + make_interval(secs => app.resend_cooldown) - clock_timestamp()))::integer);
 		RETURN;
 	END IF;
 	PERFORM cv.queue_code(auth.account_id, ct, app, 'login', app.login_ttl, p_code_hashes,
@@ -112,7 +119,6 @@ DECLARE
 	acc bigint;
 	app cv.user_apps%ROWTYPE;
 	ct cv.contacts%ROWTYPE;
-	last_sent timestamptz;
 BEGIN
 	retry_after := NULL;
 	SELECT t.account_id INTO acc FROM cv.tenants t WHERE t.id = p_tenant;
@@ -136,13 +142,9 @@ BEGIN
 		result := 16;
 		RETURN;
 	END IF;
-	SELECT max(p.created_at) INTO last_sent FROM cv.passcodes p
-	 WHERE p.contact_id = ct.id AND p.purpose = 'verify_email';
-	IF app.resend_cooldown > 0 AND last_sent IS NOT NULL
-	   AND last_sent + make_interval(secs => app.resend_cooldown) > clock_timestamp() THEN
+	retry_after := cv.cooldown_left(ct.id, 'verify_email', app.resend_cooldown);
+	IF retry_after IS NOT NULL THEN
 		result := 1029;
-		retry_after := greatest(1, ceil(extract(epoch FROM
-			last_sent + make_interval(secs => app.resend_cooldown) - clock_timestamp()))::integer);
 		RETURN;
 	END IF;
 	PERFORM cv.queue_code(acc, ct, app, 'verify_email', app.verify_ttl, p_code_hashes,
