@@ -22,7 +22,7 @@ static const struct {
 	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7)",
 	    7, 1},
 	[CV_STMT_VERIFY] = {"verify",
-	    "SELECT result, contact_uuid FROM cv.api_verify($1, $2, $3, $4)", 4, 0},
+	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)", 5, 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
 	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
 	    " email_verified, extract(epoch FROM now())::bigint"
@@ -42,7 +42,7 @@ static const struct {
 	    "SELECT result, retry_after"
 	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, 1},
 	[CV_STMT_UO_VERIFY] = {"uo_verify",
-	    "SELECT result FROM cv.uo_verify($1, $2, $3, $4, $5)", 5, 0},
+	    "SELECT result, retry_after FROM cv.uo_verify($1, $2, $3, $4, $5, $6)", 6, 0},
 	[CV_STMT_UO_LINK_STATE] = {"uo_link_state",
 	    "SELECT state, app_name FROM cv.uo_link_state($1)", 1, 1},
 	[CV_STMT_UO_LINK_CONSUME] = {"uo_link_consume",

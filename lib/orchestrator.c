@@ -303,7 +303,7 @@ enum cv_err
 cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
 	char emailbuf[CV_EMAIL_MAX + 1], codebuf[CV_CODE_INPUT_MAX + 1], hash[65];
-	const char *email, *code, *params[5];
+	const char *email, *code, *params[6];
 	struct tenant tenant;
 	enum cv_err err;
 	PGresult *res;
@@ -320,13 +320,18 @@ cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply
 	params[0] = tenant.id;
 	params[1] = email;
 	params[2] = hash;
-	params[3] = tenant.source;
-	params[4] = req->request_id;
+	params[3] = req->remote_addr;
+	params[4] = tenant.source;
+	params[5] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_VERIFY, params, &err)) == NULL)
 		return err;
 	switch (atoi(PQgetvalue(res, 0, 0))) {
 	case 0:
 		err = success(req, reply, "Email verified.");
+		break;
+	case 1029:
+		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
+		err = CV_ERR_TOO_MANY_ATTEMPTS;
 		break;
 	case 14:
 		err = CV_ERR_NOT_REGISTERED;

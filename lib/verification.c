@@ -190,7 +190,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
                        struct cv_reply *reply)
 {
 	char emailbuf[CV_EMAIL_MAX + 1], codebuf[CV_CODE_INPUT_MAX + 1], code_hash[65];
-	const char *email, *code, *params[4];
+	const char *email, *code, *params[5];
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
 
@@ -203,10 +203,13 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 	params[0] = req->credential;
 	params[1] = email;
 	params[2] = code_hash;
-	params[3] = req->request_id;
+	params[3] = req->remote_addr;
+	params[4] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_VERIFY, params, &err)) == NULL)
 		goto out;
-	if ((err = result_of(res)) != CV_OK)
+	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 2))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 2));
+	if (err != CV_OK)
 		goto out;
 	if ((reply->data = json_object_new_object()) == NULL) {
 		err = CV_ERR_INTERNAL;

@@ -54,10 +54,11 @@ END
 $$;
 
 -- Seconds until the contact may be sent another code of this purpose, or
--- NULL when it may now.  clock_timestamp(), not now(): a send that held the
+-- NULL when it may now (the user app's resend cooldown; 006 adds the hourly
+-- limit per address).  clock_timestamp(), not now(): a send that held the
 -- contact's lock before us may have committed a created_at later than our
 -- transaction's start.
-CREATE FUNCTION cv.cooldown_left(p_contact bigint, p_purpose text, p_cooldown integer)
+CREATE FUNCTION cv.send_wait(p_contact bigint, p_purpose text, p_cooldown integer)
 RETURNS integer
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT greatest(1, ceil(extract(epoch FROM
@@ -96,7 +97,7 @@ BEGIN
 		result := 55032;
 		RETURN;
 	END IF;
-	retry_after := cv.cooldown_left(ct.id, 'login', app.resend_cooldown);
+	retry_after := cv.send_wait(ct.id, 'login', app.resend_cooldown);
 	IF retry_after IS NOT NULL THEN
 		result := 1029;
 		RETURN;
@@ -142,7 +143,7 @@ BEGIN
 		result := 16;
 		RETURN;
 	END IF;
-	retry_after := cv.cooldown_left(ct.id, 'verify_email', app.resend_cooldown);
+	retry_after := cv.send_wait(ct.id, 'verify_email', app.resend_cooldown);
 	IF retry_after IS NOT NULL THEN
 		result := 1029;
 		RETURN;

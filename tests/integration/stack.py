@@ -335,15 +335,20 @@ class Account:
         return Contact(self, cid, cuuid, email_addr)
 
 
-def create_account(status="active", token_secret=True, token_ttl=None, user_app=True, **app):
+def create_account(status="active", token_secret=True, token_ttl=None, user_app=True,
+                   limits=None, **app):
     """An account with one API key (account.key) and, unless user_app is
     False, a user app (resend_cooldown 0 unless given; pass
     resend_cooldown=None for the schema's default).  token_secret: True for
-    a random 48-character secret, None for none, or the secret itself."""
+    a random 48-character secret, None for none, or the secret itself.
+    limits: the account's SPEC 7 limits ({"sends_per_hour": 2, ...}); tests
+    that are not about limits get generous ones."""
     if token_secret is True:
         token_secret = secrets.token_urlsafe(36)
     name = f"itest-{uuid.uuid4().hex[:12]}"
-    cols = {"name": name, "status": status, "token_secret": token_secret}
+    cols = {"name": name, "status": status, "token_secret": token_secret,
+            "sends_per_hour": 1000, "verifies_per_email": 1000, "verifies_per_ip": 100000}
+    cols.update(limits or {})
     if token_ttl is not None:
         cols["token_ttl"] = token_ttl
     names = ", ".join(cols)
