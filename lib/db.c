@@ -55,6 +55,9 @@ static const struct {
 	    " FROM cv.outbox_claim($1, $2)", 2, 0},
 	[CV_STMT_OUTBOX_RECORD] = {"outbox_record",
 	    "SELECT cv.outbox_record($1, $2, $3, $4)", 4, 0},
+	[CV_STMT_OUTBOX_TEMPLATE] = {"outbox_template",
+	    "SELECT locale, template_locale, subject, text_body, html_body"
+	    " FROM cv.outbox_template($1)", 1, 1},
 };
 
 static PGconn *conn;

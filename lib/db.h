@@ -25,6 +25,7 @@ enum cv_stmt {
 	CV_STMT_UO_LINK_CONSUME, /* cv.uo_link_consume(link_hash, request) */
 	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
 	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
+	CV_STMT_OUTBOX_TEMPLATE, /* cv.outbox_template(id) */
 	CV_STMT__MAX
 };
 

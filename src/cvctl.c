@@ -1,12 +1,12 @@
 /*
  * cvctl.c - the administrator's command line tool of contact-verify: main(),
  * the table of commands with their help, and output.  It provisions
- * accounts, API keys, OAuth clients, user apps and contacts, shows events and
- * the mail outbox, and applies migrations, talking straight to PostgreSQL
- * (cvctl_db.c).  Each command is one transaction whose output is released
- * only after it committed; a failing command prints one line on stderr and
- * writes nothing.  Secrets appear only in the one-time key=, secret= and
- * client_secret= lines of the commands that make them.
+ * accounts, API keys, OAuth clients, user apps, their email templates and
+ * contacts, shows events and the mail outbox, and applies migrations, talking
+ * straight to PostgreSQL (cvctl_db.c).  Each command is one transaction
+ * whose output is released only after it committed; a failing command prints
+ * one line on stderr and writes nothing.  Secrets appear only in the one-time
+ * key=, secret= and client_secret= lines of the commands that make them.
  */
 #include "config.h"
 
@@ -43,6 +43,12 @@ static const struct command commands[] = {
 	{"tenant", "add", cvctl_tenant_add,
 	 "create a Users Orchestrator tenant (prints id= and, when generated, secret=)"},
 	{"tenant", "list", cvctl_tenant_list, "list tenants (never their secrets)"},
+	{"template", "set", cvctl_template_set, "store a user app's email template"},
+	{"template", "show", cvctl_template_show,
+	 "show the template a locale gets (the app's own or the built-in one)"},
+	{"template", "list", cvctl_template_list, "list a user app's own templates"},
+	{"template", "delete", cvctl_template_delete,
+	 "delete a stored template (its locale falls back again)"},
 	{"user-app", "add", cvctl_user_app_add, "create an account's user app (Contacts Portal)"},
 	{"user-app", "list", cvctl_user_app_list, "list user apps"},
 	{"user-app", "set", cvctl_user_app_set, "change an account's user app"},
@@ -98,6 +104,27 @@ static const struct {
 	 "without --secret one is made and printed once as secret=.  --issuer and --audience\n"
 	 "are the iss and aud its tokens must carry.  --return-origins lists, separated by\n"
 	 "commas or spaces, the origins (https://host[:port]) a returnUrl may lead to.\n"},
+	{"template",
+	 "usage: cvctl template set --account UUID --purpose PURPOSE [--locale LOCALE]\n"
+	 "                          --subject SUBJECT (--text-file FILE | --text TEXT)\n"
+	 "                          (--html-file FILE | --html HTML)\n"
+	 "       cvctl template show --account UUID --purpose PURPOSE [--locale LOCALE]\n"
+	 "                           [--part subject|text|html]\n"
+	 "       cvctl template list --account UUID\n"
+	 "       cvctl template delete --account UUID --purpose PURPOSE [--locale LOCALE]\n"
+	 "\n"
+	 "PURPOSE is login (the login code) or verify_email (the registration code).\n"
+	 "LOCALE is a language tag such as de or de-AT (any case); without it, the app's\n"
+	 "default template.  A contact with locale de-AT gets the app's de-AT template,\n"
+	 "else its de template, else its default one, else the built-in template of the\n"
+	 "closest built-in language (German or English).\n"
+	 "Placeholders: {{code}}, {{link}}, {{app_name}}, {{expiry_minutes}} and\n"
+	 "{{expiry}} (\"10 minutes\", in the template's language); values are HTML-escaped\n"
+	 "in the HTML body.  An unknown {{name}} is refused, and each body must use\n"
+	 "{{code}} or {{link}}.  The subject is one line of at most 500 bytes, each body\n"
+	 "at most 65536 bytes of UTF-8 (CRLF is read as LF; FILE - is stdin).\n"
+	 "show prints source= (app or built-in), locale=, subject=, then the text and\n"
+	 "HTML bodies; --part prints only that part, as it is.\n"},
 	{"user-app",
 	 "usage: cvctl user-app add --account UUID --name NAME [SETTINGS]\n"
 	 "       cvctl user-app set --account UUID [--name NAME] [SETTINGS]\n"

@@ -45,6 +45,10 @@ enum cvctl_stmt {
 	ST_OAUTH_CLIENT_REVOKE,
 	ST_TENANT_ADD,
 	ST_TENANT_LIST,
+	ST_TEMPLATE_SET,
+	ST_TEMPLATE_SHOW,
+	ST_TEMPLATE_LIST,
+	ST_TEMPLATE_DELETE,
 	ST_USER_APP_ADD,
 	ST_USER_APP_SET,
 	ST_USER_APP_LIST,
@@ -254,6 +258,10 @@ int cvctl_oauth_client_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_oauth_client_revoke(struct cvctl *cv, int argc, char **argv);
 int cvctl_tenant_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_tenant_list(struct cvctl *cv, int argc, char **argv);
+int cvctl_template_set(struct cvctl *cv, int argc, char **argv);
+int cvctl_template_show(struct cvctl *cv, int argc, char **argv);
+int cvctl_template_list(struct cvctl *cv, int argc, char **argv);
+int cvctl_template_delete(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_set(struct cvctl *cv, int argc, char **argv);

@@ -81,6 +81,32 @@ static const struct {
 	    " FROM cv.tenants t JOIN cv.accounts a ON a.id = t.account_id"
 	    " WHERE $1::bigint IS NULL OR t.account_id = $1::bigint ORDER BY t.id", 1, 1},
 
+	/* No row: the account has no user app.  xmax is 0 on a row the
+	 * statement inserted, not on one it updated. */
+	[ST_TEMPLATE_SET] = {
+	    "INSERT INTO cv.templates (user_app_id, purpose, locale, subject, text_body, html_body)"
+	    " SELECT u.id, $2, $3, $4, $5, $6 FROM cv.user_apps u WHERE u.account_id = $1::bigint"
+	    " ON CONFLICT (user_app_id, purpose, locale) DO UPDATE SET subject = EXCLUDED.subject,"
+	    "  text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body,"
+	    "  updated_at = pg_catalog.now()"
+	    " RETURNING CASE WHEN xmax::text = '0' THEN 'created' ELSE 'updated' END", 6, 1},
+	/* The template a contact with locale $3 (NULL: none) gets, as the
+	 * mailer chooses it; NULL columns: the built-in one.  No row: the
+	 * account has no user app. */
+	[ST_TEMPLATE_SHOW] = {
+	    "SELECT t.locale, t.subject, t.text_body, t.html_body, " TS("t.updated_at")
+	    " FROM cv.user_apps u LEFT JOIN LATERAL cv.template_for(u.id, $2, $3) t ON true"
+	    " WHERE u.account_id = $1::bigint", 3, 1},
+	[ST_TEMPLATE_LIST] = {
+	    "SELECT t.purpose, NULLIF(t.locale, ''), t.subject, " TS("t.created_at") ","
+	    " " TS("t.updated_at")
+	    " FROM cv.templates t JOIN cv.user_apps u ON u.id = t.user_app_id"
+	    " WHERE u.account_id = $1::bigint ORDER BY t.purpose, t.locale", 1, 1},
+	[ST_TEMPLATE_DELETE] = {
+	    "DELETE FROM cv.templates t USING cv.user_apps u"
+	    " WHERE u.id = t.user_app_id AND u.account_id = $1::bigint AND t.purpose = $2"
+	    "  AND t.locale = $3 RETURNING t.id", 3, 1},
+
 	/* The schema's defaults apply to what add does not set; add then runs
 	 * ST_USER_APP_SET with the options given, so both share one path. */
 	[ST_USER_APP_ADD] = {

@@ -2,9 +2,11 @@
  * mailer.c - cv-mailer, the long-running program that delivers the outbox
  * (SPEC section 6).  The responders only queue a row and NOTIFY cv_outbox;
  * this program claims due rows (cv.outbox_claim: FOR UPDATE SKIP LOCKED and
- * a lease, so several mailers may run), writes each message (mime.c),
- * delivers it over SMTP with libcurl or into a directory of .eml files, and
- * records the outcome (cv.outbox_record, which also writes the event).
+ * a lease, so several mailers may run), looks up the user app's template
+ * for each (cv.outbox_template; the built-in one when the app has none),
+ * writes the message (mime.c), delivers it over SMTP with libcurl or into a
+ * directory of .eml files, and records the outcome (cv.outbox_record, which
+ * also writes the event).
  * Delivery is at least once: a mailer that dies, or loses the database,
  * between sending and recording leaves the row 'sending' until the lease
  * ends, and it is then sent again with the same Message-ID.
@@ -41,7 +43,9 @@
 #include "verification.h"
 
 #define BATCH_SIZE      20
-#define LEASE_SECONDS   120      /* how long a claimed row is ours */
+#define LEASE_SECONDS   120      /* how long a claimed row is ours (--lease) */
+#define LEASE_MIN       5
+#define LEASE_MAX       3600
 #define SEND_MAX_S      65       /* one SMTP attempt (CURLOPT_TIMEOUT) plus recording */
 #define IDLE_WAIT_MS    5000     /* longest sleep without a NOTIFY */
 #define BACKOFF_MIN_MS  1000     /* database reconnects: 1 s doubling to 30 s */
@@ -62,6 +66,8 @@ static volatile sig_atomic_t stopping;
 struct mailer {
 	struct cv_conf conf;
 	int            once;          /* --once: exit when nothing is due */
+	int            lease;         /* seconds a claimed row is ours (--lease) */
+	int            send_max;      /* seconds one message may take, sending and recording */
 	const char    *default_from;  /* conf.mail_from or DEFAULT_FROM */
 	/* SMTP delivery; curl == NULL means directory delivery. */
 	CURL          *curl;
@@ -88,6 +94,14 @@ struct outbox_row {
 	int         attempts;    /* this attempt's number, from 1 */
 };
 
+/* The template of one message, as cv.outbox_template found it. */
+struct message_template {
+	PGresult          *res;         /* holds the strings below; NULL when none */
+	const char        *locale;      /* the contact's locale, or NULL */
+	struct cv_template custom;      /* the app's own template ... */
+	int                has_custom;  /* ... when this is 1; else the built-in one */
+};
+
 /* What happened to one message, as cv.outbox_record takes it. */
 struct outcome {
 	const char *result;          /* "sent", "retry" or "failed" */
@@ -105,15 +119,35 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: cv-mailer [--once] [--help]\n"
+	fprintf(f, "usage: cv-mailer [--once] [--lease SECONDS] [--help]\n"
 	           "Delivers the contact-verify outbox: over SMTP when smtp_url is set, else\n"
 	           "as .eml files in mail_dir.  The configuration file is $CV_CONFIG\n"
 	           "(default %s); $CV_SMTP_URL and $CV_MAIL_DIR override it.\n"
-	           "  --once   deliver everything that is due now, then exit\n"
+	           "  --once           deliver everything that is due now, then exit\n"
+	           "  --lease SECONDS  how long a claimed message is this mailer's (%d to %d,\n"
+	           "                   default %d): a mailer that dies leaves its claimed\n"
+	           "                   messages to the others after this long.  A lease under\n"
+	           "                   %d s also cuts the time allowed for one SMTP attempt to\n"
+	           "                   under half the lease (for tests and quick takeover).\n"
 	           "smtp_url: smtps://host[:465] for implicit TLS; smtp://host[:587] upgrades\n"
 	           "with STARTTLS when the server offers it, and smtp://...?starttls=required\n"
 	           "refuses to send without it.\n",
-	        cv_conf_path());
+	        cv_conf_path(), LEASE_MIN, LEASE_MAX, LEASE_SECONDS, SEND_MAX_S + 30);
+}
+
+/* The seconds of --lease s, or -1 when s is not a whole number from
+ * LEASE_MIN to LEASE_MAX. */
+static int
+parse_lease(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < LEASE_MIN || v > LEASE_MAX)
+		return -1;
+	return (int)v;
 }
 
 /* Sets *out; error (NULL for none) is cut to fit.  Cannot fail. */
@@ -388,10 +422,48 @@ read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *
 	row->created = (s = field(res, i, COL_CREATED)) != NULL ? strtoll(s, NULL, 10) : 0;
 }
 
-/* Composes and delivers one claimed row, filling *out.  Never touches the
- * database. */
+/*
+ * Looks up the template of row (cv.outbox_template: the user app's own for
+ * the contact's locale, or none) into *t, which the caller releases with
+ * PQclear(t->res).  Returns 0, or -1 with a temporary failure in *out when
+ * the database did not answer.
+ */
+static int
+load_template(struct mailer *m, const struct outbox_row *row, struct message_template *t,
+              struct outcome *out)
+{
+	const char *params[1] = {row->id};
+	enum cv_err err = CV_OK;
+	PGresult *res;
+
+	memset(t, 0, sizeof(*t));
+	if ((res = cv_db_exec(CV_STMT_OUTBOX_TEMPLATE, params, &err)) == NULL) {
+		if (err == CV_ERR_UNAVAILABLE)
+			m->listen_conn = NULL;
+		set_outcome(out, "retry", retry_delay(row->attempts), "template lookup failed");
+		return -1;
+	}
+	t->res = res;
+	if (PQntuples(res) != 1 || PQnfields(res) != 5)
+		return 0;  /* the row is gone: recording says so */
+	t->locale = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
+	if (!PQgetisnull(res, 0, 2)) {
+		t->has_custom = 1;
+		/* The words of {{expiry}}: the template's language, or for the
+		 * app's default template ('') the contact's. */
+		t->custom.lang = *PQgetvalue(res, 0, 1) != '\0' ? PQgetvalue(res, 0, 1) : NULL;
+		t->custom.subject = PQgetvalue(res, 0, 2);
+		t->custom.text = PQgetvalue(res, 0, 3);
+		t->custom.html = PQgetvalue(res, 0, 4);
+	}
+	return 0;
+}
+
+/* Composes row with template t and delivers it, filling *out.  Never
+ * touches the database. */
 static void
-deliver(struct mailer *m, const struct outbox_row *row, struct outcome *out)
+deliver(struct mailer *m, const struct outbox_row *row, const struct message_template *t,
+        struct outcome *out)
 {
 	struct cv_mail mail = {0};
 	const char *why = NULL;
@@ -422,6 +494,8 @@ deliver(struct mailer *m, const struct outbox_row *row, struct outcome *out)
 	mail.message_id = row->message_id;
 	mail.expires_in = (long)row->expires_in;
 	mail.date = time(NULL);
+	mail.locale = t->locale;
+	mail.template = t->has_custom ? &t->custom : NULL;
 	if ((msg = cv_mime_compose(&mail, &len, &why, &oom)) == NULL) {
 		if (oom)
 			set_outcome(out, "retry", retry_delay(row->attempts), why);
@@ -472,7 +546,7 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 		             "stays 'sending' and is claimed again after its lease (%d s), so it may "
 		             "be delivered twice with the same Message-ID",
 		             row->id, row->message_id != NULL ? row->message_id : "-", row->attempts,
-		             out->result, detail, LEASE_SECONDS);
+		             out->result, detail, m->lease);
 		return -1;
 	}
 	status = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? PQgetvalue(res, 0, 0)
@@ -499,6 +573,7 @@ process_batch(struct mailer *m)
 	const char *params[2];
 	const char *reason;
 	struct outbox_row row;
+	struct message_template template;
 	struct outcome out;
 	enum cv_err err = CV_OK;
 	PGresult *res;
@@ -506,7 +581,7 @@ process_batch(struct mailer *m)
 	int i, n, rc = -1;
 
 	snprintf(limit, sizeof(limit), "%d", BATCH_SIZE);
-	snprintf(lease, sizeof(lease), "%d", LEASE_SECONDS);
+	snprintf(lease, sizeof(lease), "%d", m->lease);
 	params[0] = limit;
 	params[1] = lease;
 	if ((res = cv_db_exec(CV_STMT_OUTBOX_CLAIM, params, &err)) == NULL) {
@@ -525,12 +600,14 @@ process_batch(struct mailer *m)
 		reason = NULL;
 		if (stopping)
 			reason = "not attempted: mailer stopping";
-		else if (cv_now_ms() - claimed_at > (LEASE_SECONDS - SEND_MAX_S) * 1000.0)
+		else if (cv_now_ms() - claimed_at > (m->lease - m->send_max) * 1000.0)
 			reason = "not attempted: lease running out";
-		if (reason != NULL)
+		if (reason != NULL) {
 			set_outcome(&out, "retry", 0, reason);
-		else
-			deliver(m, &row, &out);
+		} else if (load_template(m, &row, &template, &out) == 0) {
+			deliver(m, &row, &template, &out);
+			PQclear(template.res);
+		}
 		OPENSSL_cleanse(row.code_buf, sizeof(row.code_buf));
 		OPENSSL_cleanse(row.link_buf, sizeof(row.link_buf));
 		if (record(m, &row, &out) != 0) {
@@ -692,6 +769,10 @@ setup_smtp(struct mailer *m, char *err, size_t errlen)
 	CURLU *url = NULL;
 	char *scheme = NULL, *query = NULL, *host = NULL, *port = NULL;
 	long use_ssl = CURLUSESSL_TRY;
+	/* One attempt, leaving 5 s of send_max for recording (60 s by default),
+	 * or 1 s under a short lease (send_max is at least 2). */
+	long smtp_timeout = m->send_max > 10 ? m->send_max - 5 : m->send_max - 1;
+	long connect_timeout = smtp_timeout < 10 ? smtp_timeout : 10;
 	const char *tls = "STARTTLS when offered";
 	int rc = -1;
 
@@ -735,8 +816,8 @@ setup_smtp(struct mailer *m, char *err, size_t errlen)
 	    curl_easy_setopt(m->curl, CURLOPT_USE_SSL, use_ssl) != CURLE_OK ||
 	    curl_easy_setopt(m->curl, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
 	    curl_easy_setopt(m->curl, CURLOPT_READFUNCTION, read_message) != CURLE_OK ||
-	    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT, 10L) != CURLE_OK ||
-	    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT, 60L) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT, connect_timeout) != CURLE_OK ||
+	    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT, smtp_timeout) != CURLE_OK ||
 	    curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    /* A kept connection older than this is not trusted to still work. */
 	    curl_easy_setopt(m->curl, CURLOPT_MAXAGE_CONN, 60L) != CURLE_OK ||
@@ -799,10 +880,17 @@ main(int argc, char **argv)
 	int i, rc = 2;
 
 	memset(&m, 0, sizeof(m));
+	m.lease = LEASE_SECONDS;
 	cv_log_init("cv-mailer");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--once") == 0) {
 			m.once = 1;
+		} else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			if ((m.lease = parse_lease(argv[++i])) < 0) {
+				fprintf(stderr, "cv-mailer: --lease must be %d to %d seconds\n",
+				        LEASE_MIN, LEASE_MAX);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
@@ -812,6 +900,9 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* A message must be sent and recorded well within the lease, or another
+	 * mailer could claim it meanwhile; a short lease shortens that time. */
+	m.send_max = m.lease > SEND_MAX_S + 30 ? SEND_MAX_S : m.lease / 2;
 	if (geteuid() == 0) {
 		cv_log_error("refusing to run as root; start it as an unprivileged user");
 		return 2;
@@ -840,7 +931,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	cv_log_info("started%s", m.once ? " (--once)" : "");
+	cv_log_info("started%s, lease %d s", m.once ? " (--once)" : "", m.lease);
 	rc = run(&m);
 	cv_log_info("stopped");
 out:

@@ -1,15 +1,16 @@
 /*
- * mime.c - writes the login and email-verification messages: the built-in
- * English templates, RFC 2047 header encoding, HTML escaping and the MIME
- * structure.  Everything here is a pure function of struct cv_mail, so the
- * same row composes to the same bytes on every retry apart from the Date.
+ * mime.c - writes the login and email-verification messages: template
+ * expansion (the syntax and the built-in texts are in templates.c), RFC 2047
+ * header encoding, HTML escaping and the MIME structure.  Everything here is
+ * a pure function of struct cv_mail, so the same row composes to the same
+ * bytes on every retry apart from the Date and the time left.
  *
  * Safety rests on three rules: addresses and the Message-ID are refused
  * unless they are plain printable ASCII without header syntax; free text
- * (app and sender names) loses its control characters before it is used
- * anywhere, so CR/LF can never reach a header; and the MIME boundary starts
- * with "=_", which neither a quoted-printable body nor (we check) a 7bit one
- * can contain.
+ * (app and sender names, the expanded subject) loses its control characters
+ * before it is used anywhere, so CR/LF can never reach a header; and the
+ * MIME boundary starts with "=_", which neither a quoted-printable body nor
+ * (we check) a 7bit one can contain.
  */
 #include "config.h"
 
@@ -196,30 +197,6 @@ cv_mime_date(time_t t, char *out, size_t len)
 	return 0;
 }
 
-/* "10 minutes", "1 minute", "24 hours", "30 days": how long s seconds is.
- * Minutes round up (the brief's rule); hours and days, used only for the
- * long lifetimes of email verification, round to nearest. */
-static void
-expiry_phrase(long s, char *out, size_t len)
-{
-	const char *unit;
-	long n;
-
-	if (s < 1)
-		s = 1;
-	if (s <= 120 * 60) {
-		n = (s + 59) / 60;
-		unit = "minute";
-	} else if (s <= 72 * 3600) {
-		n = (s + 1800) / 3600;
-		unit = "hour";
-	} else {
-		n = (s + 43200) / 86400;
-		unit = "day";
-	}
-	snprintf(out, len, "%ld %s%s", n, unit, n == 1 ? "" : "s");
-}
-
 /* Appends the base64 text of n bytes. */
 static void
 put_base64(struct buf *b, const unsigned char *in, size_t n)
@@ -348,99 +325,32 @@ put_html_escaped(struct buf *b, const char *s)
 	}
 }
 
-/* The values a template may name. */
-struct fields {
-	const char *app_name;
-	const char *code;
-	const char *link;
-	const char *expiry;
-};
-
 /*
- * Appends template t with each {app_name}, {code}, {link} and {expiry}
- * replaced by its value, HTML-escaped when html is set.  Any other brace is
- * copied as it is.
+ * Appends template t with each placeholder replaced by its value from
+ * values (NULL reads as ""), HTML-escaped when html is set.  Returns 0, or
+ * -1 when t has an unknown placeholder.
  */
-static void
-expand(struct buf *b, const char *t, const struct fields *f, int html)
+static int
+expand(struct buf *b, const char *t, const char *const values[CV_PH__MAX], int html)
 {
-	static const struct {
-		const char *name;
-		size_t      offset;
-	} names[] = {
-		{"{app_name}", offsetof(struct fields, app_name)},
-		{"{code}", offsetof(struct fields, code)},
-		{"{link}", offsetof(struct fields, link)},
-		{"{expiry}", offsetof(struct fields, expiry)},
-	};
-	const char *value;
-	size_t i, n;
+	const char *literal, *value;
+	enum cv_placeholder ph;
+	size_t n;
+	int r;
 
-	while (*t != '\0') {
-		n = strcspn(t, "{");
-		buf_add(b, t, n);
-		t += n;
-		if (*t == '\0')
-			break;
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strncmp(t, names[i].name, strlen(names[i].name)) == 0)
-				break;
-		}
-		if (i == sizeof(names) / sizeof(names[0])) {
-			buf_add(b, t++, 1);
-			continue;
-		}
-		value = *(const char *const *)((const char *)f + names[i].offset);
-		if (value == NULL)
-			value = "";
+	while ((r = cv_template_next(&t, &literal, &n, &ph)) != 0) {
+		buf_add(b, literal, n);
+		if (r < 0)
+			return -1;
+		value = values[ph] != NULL ? values[ph] : "";
 		if (html)
 			put_html_escaped(b, value);
 		else
 			buf_adds(b, value);
-		t += strlen(names[i].name);
 	}
+	buf_add(b, literal, n);
+	return 0;
 }
-
-/*
- * The built-in English templates.  A message is head, then link_part when
- * there is a link, then tail; each in a text and an HTML version.
- */
-static const struct template {
-	const char *purpose;
-	const char *subject;
-	const char *text_head, *text_link, *text_tail;
-	const char *html_head, *html_link, *html_tail;
-} templates[] = {
-	{
-		"login",
-		"Your login code for {app_name}",
-		"Your login code is {code}. It expires in {expiry}.\n",
-		"\nOr open this link to log in:\n{link}\n",
-		"\nIf you did not ask for this code, ignore this email.\n",
-		"<p>Your login code for <strong>{app_name}</strong> is:</p>\n"
-		"<p style=\"font-size:32px;font-weight:bold;letter-spacing:6px;"
-		"font-family:'Courier New',Courier,monospace;margin:16px 0;\">{code}</p>\n"
-		"<p>It expires in {expiry}.</p>\n",
-		"<p>Or open this link to log in:<br>\n<a href=\"{link}\">{link}</a></p>\n",
-		"<p style=\"color:#666666;font-size:14px;\">If you did not ask for this code,"
-		" ignore this email.</p>\n",
-	},
-	{
-		"verify_email",
-		"Confirm your email for {app_name}",
-		"Your code to confirm your email address for {app_name} is {code}."
-		" It expires in {expiry}.\n",
-		"\nOr open this link to confirm it:\n{link}\n",
-		"\nIf you did not sign up for {app_name}, ignore this email.\n",
-		"<p>Your code to confirm your email address for <strong>{app_name}</strong> is:</p>\n"
-		"<p style=\"font-size:32px;font-weight:bold;letter-spacing:6px;"
-		"font-family:'Courier New',Courier,monospace;margin:16px 0;\">{code}</p>\n"
-		"<p>It expires in {expiry}.</p>\n",
-		"<p>Or open this link to confirm it:<br>\n<a href=\"{link}\">{link}</a></p>\n",
-		"<p style=\"color:#666666;font-size:14px;\">If you did not sign up for"
-		" {app_name}, ignore this email.</p>\n",
-	},
-};
 
 /* 1 when text (LF line ends) can be sent as 7bit: ASCII without NUL or CR,
  * lines of at most LINE_MAX_OCTETS, and no "=_" (which starts our boundary). */
@@ -549,26 +459,45 @@ make_boundary(const char *message_id, char out[32])
 	snprintf(out, 32, "=_cv_%016llx", (unsigned long long)h);
 }
 
+/* Turns every control character of s into a space and returns s without
+ * surrounding spaces (a pointer into s, which it shortens).  Cannot fail. */
+static char *
+header_text_in_place(char *s)
+{
+	char *p;
+	size_t n;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
+			*p = ' ';
+	}
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+	return s;
+}
+
 char *
 cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom)
 {
-	const struct template *t = NULL;
+	const struct cv_template *t;
 	struct buf msg = {0}, subject = {0}, text = {0}, html = {0};
-	struct fields f;
+	const char *values[CV_PH__MAX];
 	char *app = NULL, *from_name = NULL, *result = NULL;
-	char date[64], expiry[32], boundary[32];
-	size_t i;
+	char date[64], expiry[48], minutes[24], boundary[32];
+	long left = m->expires_in < 1 ? 1 : m->expires_in;
+	int bad;
 
 	*oom = 0;
 	*len = 0;
-	for (i = 0; m->purpose != NULL && i < sizeof(templates) / sizeof(templates[0]); i++) {
-		if (strcmp(m->purpose, templates[i].purpose) == 0)
-			t = &templates[i];
-	}
-	if (t == NULL) {
+	if ((t = cv_template_builtin(m->purpose, m->locale)) == NULL) {
 		*why = "unknown purpose";
 		goto out;
 	}
+	if (m->template != NULL)
+		t = m->template;
 	if (!cv_mime_address_ok(m->to_email)) {
 		*why = "invalid recipient address";
 		goto out;
@@ -586,10 +515,13 @@ cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom
 		goto out;
 	}
 	/* The link goes into an href: only the web's own schemes. */
-	if (m->link != NULL && (!token_ok(m->link, 2000) ||
-	                        (strncmp(m->link, "https://", 8) != 0 &&
-	                         strncmp(m->link, "http://", 7) != 0))) {
-		*why = "malformed link";
+	if (!token_ok(m->link, 2000) ||
+	    (strncmp(m->link, "https://", 8) != 0 && strncmp(m->link, "http://", 7) != 0)) {
+		*why = "missing or malformed link";
+		goto out;
+	}
+	if (t->subject == NULL || t->text == NULL || t->html == NULL) {
+		*why = "incomplete template";
 		goto out;
 	}
 	if (cv_mime_date(m->date, date, sizeof(date)) != 0) {
@@ -602,30 +534,24 @@ cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom
 		*oom = 1;
 		goto out;
 	}
-	expiry_phrase(m->expires_in, expiry, sizeof(expiry));
+	/* The words of {{expiry}} are in the template's language, or for an
+	 * app's default template the contact's. */
+	cv_template_expiry(left, t->lang != NULL ? t->lang : m->locale, expiry, sizeof(expiry));
+	snprintf(minutes, sizeof(minutes), "%ld", (left + 59) / 60);
 	make_boundary(m->message_id, boundary);
-	f.app_name = app;
-	f.code = m->code;
-	f.link = m->link;
-	f.expiry = expiry;
+	values[CV_PH_CODE] = m->code;
+	values[CV_PH_LINK] = m->link;
+	values[CV_PH_APP_NAME] = app;
+	values[CV_PH_EXPIRY_MINUTES] = minutes;
+	values[CV_PH_EXPIRY] = expiry;
 
-	expand(&subject, t->subject, &f, 0);
-	expand(&text, t->text_head, &f, 0);
-	if (m->link != NULL)
-		expand(&text, t->text_link, &f, 0);
-	expand(&text, t->text_tail, &f, 0);
-	buf_adds(&html, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"UTF-8\">\n"
-	                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	                "<title>");
-	put_html_escaped(&html, buf_str(&subject));
-	buf_adds(&html, "</title>\n</head>\n<body style=\"margin:0;padding:24px;"
-	                "font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;"
-	                "color:#222222;\">\n");
-	expand(&html, t->html_head, &f, 1);
-	if (m->link != NULL)
-		expand(&html, t->html_link, &f, 1);
-	expand(&html, t->html_tail, &f, 1);
-	buf_adds(&html, "</body>\n</html>\n");
+	bad = expand(&subject, t->subject, values, 0);
+	bad |= expand(&text, t->text, values, 0);
+	bad |= expand(&html, t->html, values, 1);
+	if (bad) {
+		*why = "the template has an unknown placeholder";
+		goto out;
+	}
 	if (subject.failed || text.failed || html.failed) {
 		*why = "out of memory";
 		*oom = 1;
@@ -636,7 +562,7 @@ cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom
 	buf_adds(&msg, "To: ");
 	buf_adds(&msg, m->to_email);
 	buf_adds(&msg, "\r\n");
-	put_text_header(&msg, "Subject", buf_str(&subject));
+	put_text_header(&msg, "Subject", subject.p != NULL ? header_text_in_place(subject.p) : "");
 	buf_adds(&msg, "Date: ");
 	buf_adds(&msg, date);
 	buf_adds(&msg, "\r\nMessage-ID: ");

@@ -2,14 +2,17 @@
  * mime.h - composition of the one kind of email contact-verify sends: a
  * login or email-verification message with a one-time code and a link, as
  * an RFC 5322 / MIME message (multipart/alternative, text and HTML) with
- * CRLF line endings, ready for SMTP or an .eml file.  Pure functions: no
- * I/O, no clock, no randomness, so the unit tests see exactly what is sent.
+ * CRLF line endings, ready for SMTP or an .eml file, written from a
+ * template (templates.h).  Pure functions: no I/O, no clock, no randomness,
+ * so the unit tests see exactly what is sent.
  */
 #ifndef CV_MIME_H
 #define CV_MIME_H
 
 #include <stddef.h>
 #include <time.h>
+
+#include "templates.h"
 
 /* What one message says.  Every string is UTF-8; NULL means absent. */
 struct cv_mail {
@@ -19,10 +22,14 @@ struct cv_mail {
 	const char *from_email;  /* sender address (required) */
 	const char *app_name;    /* the user app the code is for (required) */
 	const char *code;        /* the one-time code (required) */
-	const char *link;        /* the login/confirmation link, or NULL */
+	const char *link;        /* the login/confirmation link (required) */
 	const char *message_id;  /* "<...@...>", the same on every retry (required) */
 	long        expires_in;  /* seconds the code has left; <= 0 reads as 1 minute */
 	time_t      date;        /* the Date: header */
+	const char *locale;      /* the contact's language tag, or NULL */
+	/* The user app's own template, or NULL for the built-in one of purpose
+	 * in the language closest to locale. */
+	const struct cv_template *template;
 };
 
 /*
@@ -42,12 +49,14 @@ int cv_mime_address_ok(const char *addr);
 int cv_mime_date(time_t t, char *out, size_t len);
 
 /*
- * Composes the message.  Addresses and the Message-ID are refused when they
- * could break a header (see cv_mime_address_ok); display names and the app
- * name have control characters (CR and LF among them) replaced by spaces, so
- * no value can start a header of its own.  Non-ASCII or long header text is
- * written as RFC 2047 encoded-words; each body part is 7bit when it is ASCII
- * with short lines, else quoted-printable.
+ * Composes the message from the template.  Addresses and the Message-ID are
+ * refused when they could break a header (see cv_mime_address_ok); display
+ * names, the app name and the expanded subject have control characters (CR
+ * and LF among them) replaced by spaces, so no value can start a header of
+ * its own.  Values are HTML-escaped in the HTML part and copied as they are
+ * into the text part.  Non-ASCII or long header text is written as RFC 2047
+ * encoded-words; each body part is 7bit when it is ASCII with short lines,
+ * else quoted-printable.  A template with an unknown placeholder is refused.
  *
  * Returns the message (NUL-terminated, *len bytes without the NUL), which
  * the caller frees after wiping it: it holds the code.  On failure returns

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """run.py - the integration test runner (tools/test calls it).
 
-    /usr/bin/python3 tests/integration/run.py [--mode smtp|dir] [-k SUBSTRING] [--list]
+    /usr/bin/python3 tests/integration/run.py [--mode smtp|dir|mailer] [-k SUBSTRING] [--list]
 
 Finds the modules tests/integration/test_*.py and their functions test_*, and
 runs, one after the other, those meant for the mode: a test (function
-attribute) or module (module attribute) says MODE = "dir", "smtp" or a tuple
-of both; without one it runs in smtp mode only, because the dir run happens
-after tools/test switched the mailer to writing .eml files.  -k keeps the
-tests whose "module.function" name contains SUBSTRING.
+attribute) or module (module attribute) says MODE = "dir", "smtp", "mailer"
+or a tuple of them; without one it runs in smtp mode only, because the dir
+run happens after tools/test switched the mailer to writing .eml files, and
+the mailer run after it stopped the mailer so that tests run their own.  -k
+keeps the tests whose "module.function" name contains SUBSTRING.
 
 Prints "ok   NAME" or "FAIL NAME: REASON" plus the traceback per test, and as
 its last line "N passed, M failed".  A test that raises (anything, including
@@ -79,9 +80,10 @@ def first_line(exc):
 
 def main():
     parser = argparse.ArgumentParser(description="contact-verify integration tests")
-    parser.add_argument("--mode", choices=("smtp", "dir"),
+    parser.add_argument("--mode", choices=("smtp", "dir", "mailer"),
                         default=os.environ.get("CV_MAILER_MODE") or "smtp",
-                        help="how the running mailer delivers (default: $CV_MAILER_MODE or smtp)")
+                        help="how the running mailer delivers, or mailer: none runs"
+                             " (default: $CV_MAILER_MODE or smtp)")
     parser.add_argument("-k", dest="keyword", default="", help="run tests whose name contains this")
     parser.add_argument("--list", action="store_true", help="print the selected tests and exit")
     args = parser.parse_args()

@@ -1,9 +1,11 @@
 /*
  * test_mime.c - what cv-mailer puts on the wire: the headers every message
  * carries, CRLF line ends, the code in the text part, HTML escaping, RFC 2047
- * encoding of non-ASCII header text, and refusal of header injection.  The
- * small MIME reader below (unfolding, base64, quoted-printable, encoded-words)
- * exists only to look at the output the way a mail client would.
+ * encoding of non-ASCII header text, refusal of header injection, and the
+ * templates: built-in German by locale, an app's own template expanded with
+ * its values escaped where needed.  The small MIME reader below (unfolding,
+ * base64, quoted-printable, encoded-words) exists only to look at the output
+ * the way a mail client would.
  */
 #include "config.h"
 
@@ -610,18 +612,167 @@ expiry_reads_naturally(void)
 }
 
 static void
-message_without_link_has_no_link_paragraph(void)
+message_without_link_is_refused(void)
 {
+	struct cv_mail m = base_mail();
+	const char *why = NULL;
+	size_t len;
+	int oom = 1;
+	char *msg;
+
+	m.link = NULL;
+	msg = cv_mime_compose(&m, &len, &why, &oom);
+	CHECK("no link refused", msg == NULL && oom == 0 && why != NULL);
+	free(msg);
+}
+
+/* The subject of msg, decoded into out. */
+static int
+decoded_subject(const char *msg, char *out, size_t len)
+{
+	char v[1024];
+	int words = 0;
+
+	return msg != NULL && header(msg, "Subject", v, sizeof(v)) &&
+	       decode_words(v, out, len, &words) == 0;
+}
+
+static void
+german_locales_get_the_german_builtin(void)
+{
+	const char *locales[] = {"de", "de-AT", "DE_at", "de-Latn-CH"};
+	struct cv_mail m = base_mail();
+	char subject[512], cte[32], label[64], *text, *html, *msg;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+		m.locale = locales[i];
+		text = html = NULL;
+		msg = compose(&m, &len);
+		snprintf(label, sizeof(label), "%s: German subject", locales[i]);
+		CHECK(label, decoded_subject(msg, subject, sizeof(subject)) &&
+		             strcmp(subject, "Ihr Anmeldecode f\xc3\xbcr Acme Portal") == 0);
+		snprintf(label, sizeof(label), "%s: German text", locales[i]);
+		CHECK(label, msg != NULL && part(msg, "text/plain", &text, cte) &&
+		             strstr(text, "Ihr Anmeldecode lautet " CODE
+		                          ". Er ist 10 Minuten g\xc3\xbcltig.") != NULL &&
+		             strstr(text, "\r\n" LINK "\r\n") != NULL);
+		snprintf(label, sizeof(label), "%s: German HTML", locales[i]);
+		CHECK(label, msg != NULL && part(msg, "text/html", &html, cte) &&
+		             strstr(html, "<html lang=\"de\">") != NULL &&
+		             strstr(html, ">" CODE "</p>") != NULL);
+		free(text);
+		free(html);
+		free(msg);
+	}
+
+	m.purpose = "verify_email";
+	m.locale = "de-CH";
+	m.expires_in = 86390;
+	msg = compose(&m, &len);
+	text = NULL;
+	CHECK("verify_email in German",
+	      decoded_subject(msg, subject, sizeof(subject)) &&
+	          strcmp(subject,
+	                 "Best\xc3\xa4tigen Sie Ihre E-Mail-Adresse f\xc3\xbcr Acme Portal") == 0);
+	CHECK("German hours", msg != NULL && part(msg, "text/plain", &text, cte) &&
+	                      strstr(text, "Er ist 24 Stunden g\xc3\xbcltig.") != NULL);
+	free(text);
+	free(msg);
+}
+
+static void
+other_locales_get_english(void)
+{
+	const char *locales[] = {"en", "en-GB", "fr", "dee", "d", ""};
+	struct cv_mail m = base_mail();
+	char v[256], label[64], *msg;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+		m.locale = locales[i];
+		msg = compose(&m, &len);
+		snprintf(label, sizeof(label), "locale \"%s\" reads English", locales[i]);
+		CHECK(label, msg != NULL && header(msg, "Subject", v, sizeof(v)) &&
+		             strcmp(v, "Your login code for Acme Portal") == 0);
+		free(msg);
+	}
+}
+
+static void
+custom_template_is_expanded_with_escaping(void)
+{
+	const struct cv_template custom = {
+		NULL,
+		"{{app_name}}: {{ code }} ({{expiry_minutes}} min)",
+		"Code {{code}}, {{expiry}}, for {{app_name}}:\n{{link}}\n",
+		"<p>{{app_name}}</p><a href=\"{{link}}\">{{code}}</a>",
+	};
+	struct cv_mail m = base_mail();
+	char v[512], cte[32], *text = NULL, *html = NULL, *msg;
+	size_t len;
+
+	m.template = &custom;
+	m.app_name = "<b>\"Tom & Jerry\"</b>\r\nBcc: victim@example.com";
+	m.expires_in = 601;
+	msg = compose(&m, &len);
+	CHECK("custom subject, header-safe",
+	      decoded_subject(msg, v, sizeof(v)) &&
+	          strcmp(v, "<b>\"Tom & Jerry\"</b>  Bcc: victim@example.com: " CODE " (11 min)") ==
+	              0);
+	CHECK("no Bcc header", msg != NULL && !has_header_line(msg, "Bcc"));
+	CHECK("custom text, values as they are",
+	      msg != NULL && part(msg, "text/plain", &text, cte) &&
+	          strcmp(text, "Code " CODE ", 11 minutes, for <b>\"Tom & Jerry\"</b>  Bcc: "
+	                       "victim@example.com:\r\n" LINK "\r\n") == 0);
+	CHECK("custom html, values escaped",
+	      msg != NULL && part(msg, "text/html", &html, cte) &&
+	          strcmp(html, "<p>&lt;b&gt;&quot;Tom &amp; Jerry&quot;&lt;/b&gt;  Bcc: "
+	                       "victim@example.com</p><a href=\"" LINK "\">" CODE "</a>") == 0);
+	free(text);
+	free(html);
+	free(msg);
+}
+
+static void
+expiry_words_follow_the_template_language(void)
+{
+	struct cv_template custom = {NULL, "S", "{{code}} {{expiry}}\n", "<p>{{code}}</p>"};
 	struct cv_mail m = base_mail();
 	char cte[32], *text = NULL, *msg;
 	size_t len;
 
-	m.link = NULL;
+	m.template = &custom;
+	m.locale = "de-AT";
 	msg = compose(&m, &len);
-	CHECK("text part", msg != NULL && part(msg, "text/plain", &text, cte));
-	if (text != NULL)
-		CHECK("no link sentence", strstr(text, "open this link") == NULL && strstr(text, CODE) != NULL);
+	CHECK("default template: the contact's language",
+	      msg != NULL && part(msg, "text/plain", &text, cte) &&
+	          strcmp(text, CODE " 10 Minuten\r\n") == 0);
 	free(text);
+	free(msg);
+	custom.lang = "en";
+	text = NULL;
+	msg = compose(&m, &len);
+	CHECK("template of a locale: its language",
+	      msg != NULL && part(msg, "text/plain", &text, cte) &&
+	          strcmp(text, CODE " 10 minutes\r\n") == 0);
+	free(text);
+	free(msg);
+}
+
+static void
+custom_template_with_unknown_placeholder_is_refused(void)
+{
+	const struct cv_template custom = {NULL, "Hi {{name}}", "{{code}}\n", "<p>{{code}}</p>"};
+	struct cv_mail m = base_mail();
+	const char *why = NULL;
+	size_t len;
+	int oom = 1;
+	char *msg;
+
+	m.template = &custom;
+	msg = cv_mime_compose(&m, &len, &why, &oom);
+	CHECK("unknown placeholder refused", msg == NULL && oom == 0 && why != NULL);
 	free(msg);
 }
 
@@ -667,7 +818,12 @@ main(void)
 	addresses_are_checked();
 	verify_email_has_its_own_wording();
 	expiry_reads_naturally();
-	message_without_link_has_no_link_paragraph();
+	message_without_link_is_refused();
+	german_locales_get_the_german_builtin();
+	other_locales_get_english();
+	custom_template_is_expanded_with_escaping();
+	expiry_words_follow_the_template_language();
+	custom_template_with_unknown_placeholder_is_refused();
 	boundary_never_appears_in_a_body();
 	return unit_done();
 }
