@@ -72,7 +72,8 @@ decode_object(const char *s, size_t len)
 		obj = NULL;
 	}
 out:
-	json_tokener_free(tok);
+	if (tok != NULL)   /* json_tokener_free(NULL) crashes */
+		json_tokener_free(tok);
 	free(raw);
 	return obj;
 }

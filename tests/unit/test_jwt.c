@@ -110,6 +110,10 @@ verify_accepts_only_hs256_of_the_expected_type(void)
 	               forge(key, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"crit\":[\"x\"]}", claims)));
 	CHECK("header not an object refused",
 	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "[\"HS256\"]", claims)));
+	/* Found by fuzz_jwt: an empty part under a valid signature crashed. */
+	CHECK("signed empty header refused", !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "", claims)));
+	CHECK("signed empty claims refused",
+	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", "")));
 	CHECK("claims not an object refused",
 	      !accepts(key, CV_JWT_TYP_ACCESS, forge(key, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", "7")));
 	if (good != NULL) {
