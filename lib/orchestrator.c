@@ -202,6 +202,8 @@ cv_uo_origin_allowed(const char *allowed, const char *origin)
 	size_t n = strlen(origin);
 	const char *p;
 
+	if (n == 0)
+		return 0;   /* strstr(p, "") would match everywhere */
 	for (p = allowed; (p = strstr(p, origin)) != NULL; p += n)
 		if ((p == allowed || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
 			return 1;

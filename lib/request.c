@@ -61,11 +61,10 @@ cv_request_field_error(struct cv_request *req, const char *field, const char *me
 	return json_object_array_add(list, json_object_new_string(message));
 }
 
-/* The media type of CONTENT_TYPE, lowercased, without parameters. */
+/* The media type of the Content-Type ct, lowercased, without parameters. */
 static void
-media_type(char *out, size_t outlen)
+media_type(const char *ct, char *out, size_t outlen)
 {
-	const char *ct = env("CONTENT_TYPE", "");
 	size_t n = 0;
 
 	while (*ct == ' ' || *ct == '\t')
@@ -92,7 +91,7 @@ read_body(char **out, size_t *outlen)
 	const char *cl = getenv("CONTENT_LENGTH");
 	char *buf, *end;
 	unsigned long long declared = 0;
-	size_t len = 0, got;
+	size_t len = 0, got, want;
 
 	*out = NULL;
 	*outlen = 0;
@@ -105,9 +104,13 @@ read_body(char **out, size_t *outlen)
 	}
 	if ((buf = malloc(CV_BODY_MAX + 1)) == NULL)
 		return CV_ERR_INTERNAL;
-	/* Without CONTENT_LENGTH (plain CGI, chunked) read to the end, bounded. */
+	/* With CONTENT_LENGTH read exactly that much (RFC 3875 4.2: never
+	 * more); without it (plain CGI, chunked) read to the end, bounded. */
 	while (len <= CV_BODY_MAX && (cl == NULL || *cl == '\0' || len < declared)) {
-		got = fread(buf + len, 1, CV_BODY_MAX + 1 - len, stdin);
+		want = CV_BODY_MAX + 1 - len;
+		if (cl != NULL && *cl != '\0' && want > declared - len)
+			want = (size_t)(declared - len);
+		got = fread(buf + len, 1, want, stdin);
 		if (got == 0)
 			break;
 		len += got;
@@ -164,9 +167,33 @@ out:
 }
 
 enum cv_err
+cv_request_parse(struct cv_request *req, const char *content_type, const char *body, size_t len)
+{
+	char type[96];
+	enum cv_err err;
+
+	media_type(content_type != NULL ? content_type : "", type, sizeof(type));
+	while (len > 0 && isspace((unsigned char)body[len - 1]) && type[0] == '\0')
+		len--;
+	if (len == 0) {
+		req->body = json_object_new_object();
+		err = req->body != NULL ? CV_OK : CV_ERR_INTERNAL;
+	} else if (is_json_type(type) || (type[0] == '\0' && body[strspn(body, " \t\r\n")] == '{')) {
+		err = parse_json(req, body, len);
+	} else if (strcmp(type, "application/x-www-form-urlencoded") == 0 || type[0] == '\0') {
+		err = cv_form_parse(body, len, &req->body);
+		if (err == CV_ERR_INVALID_INPUT)
+			cv_request_field_error(req, "body", "The request body is not a valid form.");
+	} else {
+		err = CV_ERR_UNSUPPORTED_MEDIA;
+	}
+	return err;
+}
+
+enum cv_err
 cv_request_read(struct cv_request *req, int want_body)
 {
-	char type[96], *body = NULL;
+	char *body = NULL;
 	size_t len = 0;
 	const char *p;
 	enum cv_err err;
@@ -185,21 +212,7 @@ cv_request_read(struct cv_request *req, int want_body)
 
 	if ((err = read_body(&body, &len)) != CV_OK)
 		goto out;
-	media_type(type, sizeof(type));
-	while (len > 0 && isspace((unsigned char)body[len - 1]) && type[0] == '\0')
-		len--;
-	if (len == 0) {
-		req->body = json_object_new_object();
-		err = req->body != NULL ? CV_OK : CV_ERR_INTERNAL;
-	} else if (is_json_type(type) || (type[0] == '\0' && body[strspn(body, " \t\r\n")] == '{')) {
-		err = parse_json(req, body, len);
-	} else if (strcmp(type, "application/x-www-form-urlencoded") == 0 || type[0] == '\0') {
-		err = cv_form_parse(body, len, &req->body);
-		if (err == CV_ERR_INVALID_INPUT)
-			cv_request_field_error(req, "body", "The request body is not a valid form.");
-	} else {
-		err = CV_ERR_UNSUPPORTED_MEDIA;
-	}
+	err = cv_request_parse(req, getenv("CONTENT_TYPE"), body, len);
 out:
 	free(body);
 	return err;

@@ -35,6 +35,17 @@ struct cv_request {
  */
 enum cv_err cv_request_read(struct cv_request *req, int want_body);
 
+/*
+ * The body step of cv_request_read, without environment or I/O: parses the
+ * len bytes at body (need not end in NUL) as JSON or a form, chosen by the
+ * media type of content_type (parameters ignored; NULL or "" sniffs: '{'
+ * starts JSON, else a form) into req->body, which must be NULL.  Returns
+ * CV_OK, CV_ERR_UNSUPPORTED_MEDIA, CV_ERR_INVALID_INPUT (with
+ * req->field_errors saying why) or CV_ERR_INTERNAL.
+ */
+enum cv_err cv_request_parse(struct cv_request *req, const char *content_type, const char *body,
+                             size_t len);
+
 /* Frees what cv_request_read allocated.  req may be partly filled. */
 void cv_request_free(struct cv_request *req);
 

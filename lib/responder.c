@@ -24,6 +24,8 @@ method_allowed(const char *methods, const char *method)
 	size_t n = strlen(method);
 	const char *p;
 
+	if (n == 0)
+		return 0;   /* strstr(p, "") would match everywhere */
 	if (strcmp(method, "HEAD") == 0)
 		return method_allowed(methods, "GET");
 	for (p = methods; (p = strstr(p, method)) != NULL; p += n)

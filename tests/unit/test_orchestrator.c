@@ -56,5 +56,6 @@ main(void)
 	      !cv_uo_origin_allowed(allowed, "https://shop.example.com.evil.example"));
 	CHECK("other port not allowed", !cv_uo_origin_allowed(allowed, "http://localhost:8081"));
 	CHECK("http is not https", !cv_uo_origin_allowed(allowed, "http://shop.example.com"));
+	CHECK("empty origin is not allowed (and ends)", !cv_uo_origin_allowed(allowed, ""));
 	return unit_done();
 }
