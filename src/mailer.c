@@ -12,7 +12,10 @@
  * ends, and it is then sent again with the same Message-ID.
  *
  * It waits with poll() on the database socket for a NOTIFY, or for at most
- * IDLE_WAIT_MS so that retries coming due are noticed; a lost database is
+ * IDLE_WAIT_MS so that retries coming due are noticed, and so is mail
+ * queued without a NOTIFY (cv.queue_code sends none while other mail is
+ * due, which the mailer is then about to claim; a race can leave one such
+ * row to the next look, at most IDLE_WAIT_MS later); a lost database is
  * retried with backoff, never given up on.  SIGTERM and SIGINT let the
  * message in hand finish and be recorded, hand the rest of the batch back
  * to the queue, and exit 0.  Codes, links and bodies are never logged.
@@ -47,7 +50,7 @@
 #define LEASE_MIN       5
 #define LEASE_MAX       3600
 #define SEND_MAX_S      65       /* one SMTP attempt (CURLOPT_TIMEOUT) plus recording */
-#define IDLE_WAIT_MS    5000     /* longest sleep without a NOTIFY */
+#define IDLE_WAIT_MS    1000     /* longest sleep without a NOTIFY */
 #define BACKOFF_MIN_MS  1000     /* database reconnects: 1 s doubling to 30 s */
 #define BACKOFF_MAX_MS  30000
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
@@ -743,8 +746,12 @@ run(struct mailer *m)
 			continue;
 		}
 		backoff = 0;
-		if (n == BATCH_SIZE)
-			continue;  /* maybe more is due */
+		/* Claim again until nothing is due: a row queued while this batch
+		 * was in hand may not have sent a NOTIFY (cv.queue_code skips it
+		 * when other mail is due), and the claim that ends the loop began
+		 * after this batch's rows were committed 'sending'. */
+		if (n > 0)
+			continue;
 		if (m->once) {
 			if (n == 0)
 				return 0;

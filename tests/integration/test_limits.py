@@ -4,7 +4,7 @@ verify attempts per address per 15 minutes and per client address per hour
 enforced atomically, and not reset by asking for a new code."""
 import concurrent.futures
 
-from stack import (assert_error, create_account, expect, query, send, send_and_get_code,
+from stack import (assert_error, create_account, execute, expect, query, send, send_and_get_code,
                    unique_email, verify, wait_for_mail, wrong_code)
 from test_orchestrator import V4, VERIFY, Tenant, assert_v4
 
@@ -31,6 +31,25 @@ def test_sends_per_address_per_hour():
     assert_limited(send(account.key, contact.email), 3600)
     expect(send(account.key, other.email), 200)             # another address is separate
     wait_for_mail(contact.email)
+
+
+def test_sends_per_hour_window_slides_with_the_first_send():
+    account = create_account(limits={"sends_per_hour": 2})
+    contact = account.add_contact()
+    expect(send(account.key, contact.email), 200)
+    expect(send(account.key, contact.email), 200)
+    # The first send is 50 minutes old (on the database clock): the window
+    # of the last hour frees it in about ten minutes.
+    execute("UPDATE cv.passcodes SET created_at = created_at - interval '50 minutes'"
+            " WHERE id = (SELECT min(id) FROM cv.passcodes WHERE contact_id = %s)", (contact.id,))
+    resp = send(account.key, contact.email)
+    assert_limited(resp, 600)
+    assert int(resp.header("Retry-After")) > 540, resp.headers
+    # An hour after it, that send no longer counts; the second still does.
+    execute("UPDATE cv.passcodes SET created_at = created_at - interval '11 minutes'"
+            " WHERE id = (SELECT min(id) FROM cv.passcodes WHERE contact_id = %s)", (contact.id,))
+    expect(send(account.key, contact.email), 200)
+    assert_limited(send(account.key, contact.email), 3600)
 
 
 def test_parallel_sends_cannot_slip_past_the_limit():

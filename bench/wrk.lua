@@ -1,0 +1,115 @@
+-- bench/wrk.lua - the requests of tools/bench, for wrk.  What to send is
+-- chosen by the environment, because wrk decides whether a script makes
+-- its own requests before it passes any arguments:
+--   BENCH_MODE   static (wrk's own fixed request), select (the fcgi_select
+--                floor, ?id=1..BENCH_ITEMS), send, verify, verify_wrong,
+--                auth_token (the URL's path plus a uuid), oauth_token,
+--                v4_verification_code
+--   BENCH_DATA   a file with one item per line: an email (send,
+--                verify_wrong, v4_verification_code), "email code"
+--                (verify), a contact uuid (auth_token), "client_id
+--                client_secret" (oauth_token)
+--   BENCH_KEY    the bench account's API key (v4_verification_code: the
+--                JWT of its Users Orchestrator tenant, whose three codes
+--                are all BENCH)
+--   BENCH_THREADS  wrk's -t, so that the threads share the items out
+-- Requests go to the path of the URL given to wrk.  Every thread takes
+-- every BENCH_THREADS-th item, so no item (a verify code above all) is sent
+-- twice until the list is used up; then it starts over.  All requests are
+-- built in init(), before the clock runs.
+-- done() prints one line for tools/bench to parse.
+
+local mode = os.getenv("BENCH_MODE") or "static"
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+	thread:set("tid", counter)
+	counter = counter + 1
+	table.insert(threads, thread)
+end
+
+local function json_string(s)
+	return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+local function build(item, key)
+	local auth = { ["Authorization"] = "Bearer " .. key }
+	local json = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json" }
+	if mode == "select" then
+		return wrk.format("GET", wrk.path .. "?id=" .. item)
+	elseif mode == "send" then
+		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. '}')
+	elseif mode == "verify" then
+		local email, code = item:match("^(%S+)%s+(%S+)$")
+		return wrk.format("POST", wrk.path, json,
+			'{"email":' .. json_string(email) .. ',"code":' .. json_string(code) .. '}')
+	elseif mode == "verify_wrong" then
+		-- Prepared codes are never 000000 (tools/bench makes 100000-999999).
+		return wrk.format("POST", wrk.path, json,
+			'{"email":' .. json_string(item) .. ',"code":"000000"}')
+	elseif mode == "auth_token" then
+		return wrk.format("GET", wrk.path .. item, auth)
+	elseif mode == "v4_verification_code" then
+		local uo = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+			["X-SourceSystem"] = "bench", ["X-ClientCode"] = "BENCH", ["X-PaperCode"] = "BENCH",
+			["X-ClientGroupCode"] = "BENCH" }
+		return wrk.format("POST", wrk.path, uo, '{"email":' .. json_string(item) .. '}')
+	elseif mode == "oauth_token" then
+		local id, secret = item:match("^(%S+)%s+(%S+)$")
+		return wrk.format("POST", wrk.path,
+			{ ["Content-Type"] = "application/x-www-form-urlencoded" },
+			"grant_type=client_credentials&client_id=" .. id .. "&client_secret=" .. secret)
+	end
+	error("unknown BENCH_MODE " .. mode)
+end
+
+local requests = {}
+local next_request = 1
+
+function init(args)
+	if mode == "static" then
+		return
+	end
+	local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
+	local key = os.getenv("BENCH_KEY") or ""
+	local items = {}
+	if mode == "select" then
+		for i = 1, tonumber(os.getenv("BENCH_ITEMS") or "100000") do
+			items[#items + 1] = tostring(i)
+		end
+	else
+		for line in io.lines(os.getenv("BENCH_DATA")) do
+			if line ~= "" then
+				items[#items + 1] = line
+			end
+		end
+	end
+	if #items == 0 then
+		error("no items in " .. tostring(os.getenv("BENCH_DATA")))
+	end
+	for i = tid + 1, #items, stride do
+		requests[#requests + 1] = build(items[i], key)
+	end
+	if #requests == 0 then
+		-- Fewer items than threads (one OAuth client): share them.
+		requests[1] = build(items[tid % #items + 1], key)
+	end
+end
+
+if mode ~= "static" then
+	function request()
+		local r = requests[next_request]
+		next_request = next_request % #requests + 1
+		return r
+	end
+end
+
+function done(summary, latency, requests)
+	local e = summary.errors
+	io.write(string.format(
+		"BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d non2xx=%d socket_errors=%d\n",
+		summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+		e.status, e.connect + e.read + e.write + e.timeout))
+end
