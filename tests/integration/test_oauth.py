@@ -35,7 +35,7 @@ def add_client(account, token_ttl=None, revoked=False):
 
 
 def forget_failures():
-    execute("DELETE FROM cv.auth_failures")
+    execute("DELETE FROM cv.rate_counters WHERE bucket LIKE 'auth:%%'")
 
 
 def token_by_form(client_id, secret, grant_type="client_credentials", **kw):
