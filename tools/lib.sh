@@ -179,6 +179,7 @@ cv_copy_bins() {
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
 # readable by root and the service user's group only (the programs refuse a
 # world-readable file).  Replaced atomically: running programs may read it.
+# $CV_TRUSTED_PROXIES, when set, becomes trusted_proxies.
 cv_write_config() {
 	local base=$1 secret=$2 smtp=${3-} tmp="$CV_STATE/.cv.conf.$$"
 	(
@@ -191,6 +192,7 @@ cv_write_config() {
 			printf 'public_url = %s\n' "$base"
 			printf 'mail_dir = %s\n' "$CV_STATE/mail"
 			[ -z "$smtp" ] || printf 'smtp_url = %s\n' "$smtp"
+			[ -z "${CV_TRUSTED_PROXIES-}" ] || printf 'trusted_proxies = %s\n' "$CV_TRUSTED_PROXIES"
 		} >"$tmp"
 	)
 	chown "root:$CV_USER" "$tmp" && chmod 0640 "$tmp" && mv -f "$tmp" "$CV_STATE/cv.conf"

@@ -112,6 +112,7 @@ def main():
         print(f"{passed} passed, {failed} failed", flush=True)
         return 2
 
+    stack.auth_limit(stack.SUITE_AUTH_FAILURES)
     signal.signal(signal.SIGALRM, on_alarm)
     start = time.monotonic()
     for name, func in selected:
