@@ -323,4 +323,6 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id):
             ep.method, ep.path + "\x00x", auth_for(ep), b"{}"), http_level=True))
         out.append(Hostile(f"{ep.name}:long-uri", ep, raw_request(
             ep.method, ep.path + "?" + "q" * 20000, auth_for(ep), b"{}"), http_level=True))
+    for path in ("/.cv-error/400", "/.cv-error/404", "/.cv-error/414"):
+        out.append(Hostile(f"internal:{path}", eps["healthz"], raw_request("GET", path, [])))
     return out
