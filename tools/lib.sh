@@ -18,8 +18,8 @@ CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	clang libclang-rt-dev wrk multiwatch valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
-# order.  Responders are not our children (spawn-fcgi forks and exits), so
-# liveness is read from /proc rather than from `wait`.
+# order.  Liveness is read from /proc rather than from `wait`: not every
+# process is our child (tools/bench's fcgiwrap: spawn-fcgi forks and exits).
 CV_PID_NAMES=()
 CV_PIDS=()
 CV_PG_STARTED=0
