@@ -47,17 +47,40 @@ def postmaster_pid():
         return int(f.readline())
 
 
-def pg_start():
+def exists(pid):
+    """True while the PID is taken, also by a zombie: PostgreSQL refuses to
+    start while the PID in postmaster.pid answers kill(pid, 0)."""
+    return os.path.exists(f"/proc/{pid}")
+
+
+def kill_postmaster():
+    """kill -9 of the postmaster; returns the PIDs of the server's processes
+    (its children exit by themselves when they notice)."""
+    pm = postmaster_pid()
+    server = [pm] + children(pm)
+    os.kill(pm, signal.SIGKILL)
+    return server
+
+
+def pg_start(server=()):
+    """pg_ctl start, once the killed server's processes are gone (a backend
+    still attached to the old shared memory, or the old postmaster not yet
+    reaped, makes the start fail)."""
+    t = time.monotonic()
+    wait_until(lambda: not any(exists(p) for p in server), 30, "the killed server's processes ending")
+    gone = time.monotonic() - t
     log = os.path.join(env("CV_STATE_DIR"), "log", "pg.log")
-    p = pg_ctl("-l", log, "-w", "-t", "30", "start")
+    p = pg_ctl("-l", log, "-w", "-t", "60", "start")
     assert p.returncode == 0, f"pg_ctl start: {p.stdout!r} {p.stderr!r}"
     stack._db = None     # the suite's own connection died with the server
+    return gone
 
 
-def ensure_pg_running():
+def ensure_pg_running(server=()):
     """Brings the server back if a test left it down (for the tests after)."""
+    stack._db = None
     if pg_ctl("status").returncode != 0:
-        pg_start()
+        pg_start(server)
 
 
 def cmdline(pid):
@@ -161,6 +184,7 @@ def test_database_killed_under_load_answers_503_and_recovers():
     kinds += [("verify", lambda: verify(account.key, contacts[0].email, "000000", timeout=10)),
               ("auth-token", lambda: auth_token(account.key, contacts[1].uuid, timeout=10))]
     burst = []
+    server = ()
     try:
         with Load(kinds) as load:
             wait_until(lambda: len(load.answered()) >= 20, 10, "20 answers before the kill")
@@ -168,7 +192,7 @@ def test_database_killed_under_load_answers_503_and_recovers():
             burst_threads = [threading.Thread(target=lambda: burst.append(
                 verify(account.key, coded.email, code, timeout=10))) for _ in range(6)]
             killed = time.monotonic()
-            os.kill(postmaster_pid(), signal.SIGKILL)
+            server = kill_postmaster()
             for t in burst_threads:
                 t.start()
             wait_until(lambda: load.answered(killed, is_unavailable), 5,
@@ -180,7 +204,7 @@ def test_database_killed_under_load_answers_503_and_recovers():
                 t.join(timeout=15)
             during = load.answered(down)
             restart = time.monotonic()
-            pg_start()
+            gone = pg_start(server)
             started = time.monotonic()
             wait_until(lambda: load.answered(started, lambda r: r[3] == 200 and
                                              r[2] == "healthz"), RECOVERY_LIMIT, "healthz back")
@@ -189,9 +213,11 @@ def test_database_killed_under_load_answers_503_and_recovers():
                        RECOVERY_LIMIT, "every endpoint of the load back")
         recovered = time.monotonic() - started
     finally:
-        ensure_pg_running()
-    print(f"     measured: first 503 {first_503 * 1000:.0f} ms after kill -9; pg_ctl start took"
-          f" {started - restart:.2f} s; load served again {recovered:.2f} s after it", flush=True)
+        ensure_pg_running(server)
+    print(f"     measured: first 503 {first_503 * 1000:.0f} ms after kill -9; the killed server's"
+          f" processes gone {gone:.2f} s and pg_ctl start done {started - restart:.2f} s after the"
+          f" outage was seen; load served again {recovered:.2f} s after pg_ctl start",
+          flush=True)
 
     assert first_503 <= OUTAGE_ANSWER_LIMIT, first_503
     # While the server was down: 503 in the envelope, fast, and nothing else.
