@@ -80,7 +80,7 @@ def first_line(exc):
 
 def main():
     parser = argparse.ArgumentParser(description="contact-verify integration tests")
-    parser.add_argument("--mode", choices=("smtp", "dir", "mailer"),
+    parser.add_argument("--mode", choices=("smtp", "dir", "mailer", "apache"),
                         default=os.environ.get("CV_MAILER_MODE") or "smtp",
                         help="how the running mailer delivers, or mailer: none runs"
                              " (default: $CV_MAILER_MODE or smtp)")
