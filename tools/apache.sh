@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tools/apache.sh - shell functions of tools/test that run a real Apache
 # httpd (Debian's apache2 with mod_fcgid and mod_cgi) in front of the
 # responders of the stack of tools/lib.sh.  Each Apache is a complete server
