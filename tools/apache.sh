@@ -61,7 +61,9 @@ cv_start_apache() {
 		cat "$dir/configtest.out" >&2
 		return 1
 	}
-	apache2 -f "$dir/httpd.conf" -D "$define" -DFOREGROUND </dev/null \
+	# A process group of its own: when it stops, the prefork MPM signals its
+	# whole process group, which would otherwise be ours.
+	setsid apache2 -f "$dir/httpd.conf" -D "$define" -DFOREGROUND </dev/null \
 		>>"$CV_STATE/log/apache-$variant.log" 2>&1 &
 	pid=$!
 	cv_remember "apache-$variant" "$pid"

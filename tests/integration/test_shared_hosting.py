@@ -1,13 +1,16 @@
 """Shared-hosting mode (README, "Deployment"): a responder run as plain CGI
 without CV_CONFIG finds cv.conf next to its own binary; a configuration
 file inside the web server's DOCUMENT_ROOT is refused with 503 and one
-clear log line; and a configuration that does not load still answers the
-CGI request with the envelope."""
+clear log line; a configuration that does not load still answers the CGI
+request with the envelope; and a database named by host and port (TCP, as a
+remote one) works."""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 
 from stack import config, env, service_user
 
@@ -104,3 +107,70 @@ def test_cgi_missing_config_answers_503_envelope():
         status, body, stderr = cgi(site.healthz, cv_config=os.path.join(site.root, "none.conf"))
         assert status == 503 and body == UNAVAILABLE, (status, body, stderr)
         assert "configuration:" in stderr, stderr
+
+
+class TcpToUnix:
+    """A TCP listener on 127.0.0.1 that forwards each connection to the
+    stack's PostgreSQL unix socket: a database reached by host name and
+    port, as a remote one is, without changing the cluster."""
+
+    def __init__(self, unix_path):
+        self.unix_path = unix_path
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(self.unix_path)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while (data := src.recv(65536)):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_cgi_reaches_database_by_host_and_port():
+    # database = a libpq connection string naming a host and port (TCP), as
+    # for a remote PostgreSQL on shared hosting.
+    params = dict(kv.split("=", 1) for kv in config()["database"].split())
+    proxy = TcpToUnix(os.path.join(params["host"], f".s.PGSQL.{params.get('port', '5432')}"))
+    try:
+        with Site() as site:
+            path = os.path.join(site.cgi_bin, "cv.conf")
+            site.write_config(path)
+            remote = " ".join(f"{k}={v}" for k, v in dict(
+                params, host="127.0.0.1", port=str(proxy.port), sslmode="disable").items())
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(re.sub(r"(?m)^database\s*=.*$", f"database = {remote}", text))
+            site.own()
+            status, body, stderr = cgi(site.healthz, document_root=site.htdocs)
+            assert status == 200 and b'"database":"ok"' in body, (status, body, stderr)
+            assert proxy.connections == 1, proxy.connections
+    finally:
+        proxy.close()
