@@ -63,6 +63,7 @@ static const struct {
 static PGconn *conn;
 static char *conninfo;
 static int prepared[CV_STMT__MAX];
+static int unprepared;      /* cv_db_unprepared(): never PQprepare */
 static int session_ending;  /* the server sent a FATAL message while we were idle */
 
 int
@@ -71,6 +72,12 @@ cv_db_init(const char *info)
 	free(conninfo);
 	conninfo = strdup(info != NULL ? info : "");
 	return conninfo == NULL ? -1 : 0;
+}
+
+void
+cv_db_unprepared(void)
+{
+	unprepared = 1;
 }
 
 void
@@ -198,6 +205,11 @@ exec_once(enum cv_stmt stmt, const char *const *params, int *executed)
 	PGresult *res;
 
 	*executed = 0;
+	if (unprepared) {
+		*executed = 1;
+		return PQexecParams(conn, statements[stmt].sql, statements[stmt].nparams, NULL, params,
+		                    NULL, NULL, 0);
+	}
 	if (!prepared[stmt]) {
 		res = PQprepare(conn, statements[stmt].name, statements[stmt].sql,
 		                statements[stmt].nparams, NULL);

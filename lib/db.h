@@ -43,6 +43,11 @@ int cv_db_init(const char *conninfo);
  */
 PGresult *cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err);
 
+/* From now on statements are sent unprepared (PQexecParams, one round
+ * trip): for a process that serves one request (plain CGI), where a
+ * prepared statement is never used twice. */
+void cv_db_unprepared(void);
+
 /* The open connection, connecting first if needed; NULL when the server
  * cannot be reached.  For the mailer's LISTEN. */
 PGconn *cv_db_conn(void);

@@ -15,7 +15,7 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
-	clang libclang-rt-dev wrk)
+	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Responders are not our children (spawn-fcgi forks and exits), so
