@@ -33,10 +33,13 @@ struct cv_reply {
 	int                 status;       /* success: 200 unless set (html pages: 303, 404, 410) */
 	char               *html;         /* success: an HTML page instead of JSON (owned) */
 	char               *location;     /* 303: the Location header (owned) */
+	char               *headers;      /* more header lines, each ending in CRLF, on every
+	                                     answer; for HTML they replace the default
+	                                     security headers (owned) */
 };
 
-/* Writes the success envelope (or reply->document, or reply->html) with
- * reply->status or 200.  Returns the status written. */
+/* Writes the success envelope (or reply->document, or reply->html; no body
+ * for status 204) with reply->status or 200.  Returns the status written. */
 int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
 
 /*
