@@ -129,7 +129,7 @@ DECLARE
 	app cv.user_apps%ROWTYPE;
 	acc cv.accounts%ROWTYPE;
 	ct cv.contacts%ROWTYPE;
-	email text := lower(p_email);
+	v_email text := lower(p_email);
 BEGIN
 	app := cv.portal_app_row(p_public_id);
 	result := cv.portal_gate(app, p_origin);
@@ -147,16 +147,16 @@ BEGIN
 		cv.rate_take('portal-send-ip:' || acc.id || ':' || COALESCE(p_ip, ''),
 		             acc.verifies_per_ip, 3600),
 		CASE WHEN app.resend_cooldown > 0
-		     THEN cv.rate_take('portal-cooldown:' || acc.id || ':' || email, 1,
+		     THEN cv.rate_take('portal-cooldown:' || acc.id || ':' || v_email, 1,
 		                       app.resend_cooldown) END,
-		cv.rate_take('portal-send:' || acc.id || ':' || email, acc.sends_per_hour, 3600));
+		cv.rate_take('portal-send:' || acc.id || ':' || v_email, acc.sends_per_hour, 3600));
 	IF retry_after IS NOT NULL THEN
 		result := 1029;
 		RETURN;
 	END IF;
 	result := 0;
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc.id AND lower(c.email) = email;
+	 WHERE c.account_id = acc.id AND lower(c.email) = v_email;
 	IF ct.id IS NULL THEN
 		PERFORM cv.log_event(acc.id, NULL, 5010, 'portal', p_request,
 		                     jsonb_build_object('step', 'code', 'known', false));
@@ -191,7 +191,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	app cv.user_apps%ROWTYPE;
 	acc cv.accounts%ROWTYPE;
-	contact_id bigint;
+	v_contact bigint;
 	pc_id bigint;
 BEGIN
 	app := cv.portal_app_row(p_public_id);
@@ -217,7 +217,7 @@ BEGIN
 		 WHERE p.link_hash = decode(p_link_hash, 'hex') AND p.purpose = 'login'
 		   AND p.used_at IS NULL AND p.expires_at > now()
 		   AND c.id = p.contact_id AND c.account_id = acc.id
-		RETURNING p.id, p.contact_id INTO pc_id, contact_id;
+		RETURNING p.id, p.contact_id INTO pc_id, v_contact;
 		IF pc_id IS NULL THEN
 			PERFORM cv.log_event(acc.id, NULL, 5003, 'portal', p_request,
 			                     jsonb_build_object('reason', 'bad_link'));
@@ -229,26 +229,26 @@ BEGIN
 			result := 1029;
 			RETURN;
 		END IF;
-		SELECT c.id INTO contact_id FROM cv.contacts c
+		SELECT c.id INTO v_contact FROM cv.contacts c
 		 WHERE c.account_id = acc.id AND lower(c.email) = lower(p_email);
-		IF contact_id IS NULL THEN
+		IF v_contact IS NULL THEN
 			RETURN;
 		END IF;
-		pc_id := cv.check_code(acc.id, contact_id, 'login', p_code_hash, 'portal', p_request);
+		pc_id := cv.check_code(acc.id, v_contact, 'login', p_code_hash, 'portal', p_request);
 		IF pc_id IS NULL THEN
 			RETURN;
 		END IF;
 	END IF;
 	UPDATE cv.contacts SET email_verified = true, status = 'active', updated_at = now()
-	 WHERE id = contact_id;
-	PERFORM cv.log_event(acc.id, contact_id, 5002, 'portal', p_request,
+	 WHERE id = v_contact;
+	PERFORM cv.log_event(acc.id, v_contact, 5002, 'portal', p_request,
 	                     jsonb_build_object('purpose', 'login', 'passcode_id', pc_id,
 	                                        'via', CASE WHEN p_link_hash IS NULL THEN 'code'
 	                                                    ELSE 'link' END));
 	INSERT INTO cv.login_tickets (ticket_hash, account_id, contact_id, expires_at)
-	VALUES (decode(p_ticket_hash, 'hex'), acc.id, contact_id,
+	VALUES (decode(p_ticket_hash, 'hex'), acc.id, v_contact,
 	        now() + make_interval(secs => app.ticket_ttl));
-	PERFORM cv.log_event(acc.id, contact_id, 5010, 'portal', p_request,
+	PERFORM cv.log_event(acc.id, v_contact, 5010, 'portal', p_request,
 	                     jsonb_build_object('step', 'ticket'));
 	result := 0;
 	ticket_ttl := app.ticket_ttl;
