@@ -7,7 +7,10 @@
  * brand colour is one nonce'd style rule), frame-ancestors from the app,
  * Referrer-Policy: no-referrer (the URL may hold a link token) and nosniff.
  * Answers to a wrong step keep the page in the same place with the reason
- * in the role="alert" region and a 4xx status (400, 403, 410, 429).
+ * in the role="alert" region: with 200 for what a person mistypes (a wrong
+ * code, a malformed address: the form is simply shown again, and browsers
+ * log no error), 403 for a failed CSRF check, 410 for a used link and 429
+ * (with Retry-After) for a limit.
  */
 #include "config.h"
 
@@ -196,7 +199,8 @@ open_page(struct page *p, const struct view *v, enum msg title)
 		put(p, " \xe2\x80\x93 ");
 		esc(p, v->app.name);
 	}
-	put(p, "</title>\n<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n");
+	put(p, "</title>\n<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n"
+	       "<link rel=\"icon\" href=\"/portal/static/favicon.svg\">\n");
 	if (cv_portal_color_valid(v->app.brand_color)) {
 		put(p, "<style nonce=\"");
 		put(p, v->nonce);
@@ -523,7 +527,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		v.alert = M_BAD_EMAIL;
 		open_page(&p, &v, M_TITLE);
 		email_form(&p, &v, field(req, "email"));
-		v.status = 400;
+		v.status = 200;
 		goto render;
 	}
 	if (strcmp(step, "code") == 0) {
@@ -555,7 +559,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		v.status = 429;
 	} else if (err != CV_OK) {
 		v.alert = M_WRONG_CODE;
-		v.status = 400;
+		v.status = 200;
 	} else {
 		v.status = 200;
 	}

@@ -328,7 +328,7 @@ def test_portal_page_security_headers_on_every_page():
     assert_page_headers(first, "https://shop.example.com")
     assert "form-action 'self' https://shop.example.com" in first.header("Content-Security-Policy")
     bad = browser.post({"csrf": form_field(first, "csrf"), "step": "email", "email": "nope"})
-    assert bad.status == 400
+    assert bad.status == 200 and "Please enter a valid email address." in page_text(bad)
     assert_page_headers(bad, "https://shop.example.com")
     missing = request("GET", "/login/pa_doesnotexist0000")
     assert missing.status == 404
@@ -392,7 +392,7 @@ def test_portal_page_wrong_code_and_unknown_address_look_alike():
     assert known.status == unknown.status == 200
     assert strip(known) == strip(unknown)
     wrong = browser.post({"csrf": csrf, "step": "code", "email": contact.email, "code": "12"})
-    assert wrong.status == 400
+    assert wrong.status == 200
     assert "That code is not right" in page_text(wrong)
 
 
