@@ -334,6 +334,31 @@ gate(const char *public_id, const char *origin, PGresult **res)
 	return cv_db_result(*res);
 }
 
+/* What both endpoints do with the result of their call: Retry-After for a
+ * limit, and on success the app's settings and an empty reply->data. */
+static enum cv_err
+settle(enum cv_err err, const PGresult *res, struct cv_reply *reply, struct cv_portal_app *app)
+{
+	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
+	if (err != CV_OK)
+		return err;
+	cv_portal_app_read(res, app);
+	return (reply->data = json_object_new_object()) == NULL ? CV_ERR_INTERNAL : CV_OK;
+}
+
+char *
+cv_portal_ticket_url(const char *portal_url, const char *ticket)
+{
+	size_t n = strlen(portal_url) + strlen(ticket) + 16;
+	char *url = malloc(n);
+
+	if (url != NULL)
+		snprintf(url, n, "%s%cticket=%s", portal_url,
+		         strchr(portal_url, '?') != NULL ? '&' : '?', ticket);
+	return url;
+}
+
 static enum cv_err
 api_code(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply,
          const char *public_id, const char *origin, PGresult **res)
@@ -346,13 +371,8 @@ api_code(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *re
 	if ((email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf))) == NULL)
 		return CV_ERR_INVALID_INPUT;
 	err = cv_portal_send(conf, req, public_id, email, origin, lang, res);
-	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(*res, 0, 1))
-		reply->retry_after = atoi(PQgetvalue(*res, 0, 1));
-	if (err != CV_OK)
+	if ((err = settle(err, *res, reply, &app)) != CV_OK)
 		return err;
-	cv_portal_app_read(*res, &app);
-	if ((reply->data = json_object_new_object()) == NULL)
-		return CV_ERR_INTERNAL;
 	/* The same words for every address (enumeration-safe). */
 	json_object_object_add(reply->data, "type", json_object_new_string("Success"));
 	json_object_object_add(reply->data, "message",
@@ -373,7 +393,6 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	struct json_object *v;
 	struct cv_portal_app app;
 	enum cv_err err;
-	size_t n;
 
 	if (json_object_object_get_ex(req->body, "token", &v)) {
 		token = cv_request_string(req, "token", CV_CODE_INPUT_MAX, 0, tokenbuf,
@@ -388,22 +407,14 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	}
 	err = cv_portal_verify(conf, req, public_id, email, code, token, origin, ticket, res);
 	OPENSSL_cleanse(codebuf, sizeof(codebuf));
-	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(*res, 0, 1))
-		reply->retry_after = atoi(PQgetvalue(*res, 0, 1));
-	if (err != CV_OK)
+	if ((err = settle(err, *res, reply, &app)) != CV_OK)
 		return err;
-	cv_portal_app_read(*res, &app);
-	if ((reply->data = json_object_new_object()) == NULL)
-		return CV_ERR_INTERNAL;
 	json_object_object_add(reply->data, "ticket", json_object_new_string(ticket));
 	json_object_object_add(reply->data, "expires_in",
 	                       json_object_new_int(atoi(PQgetvalue(*res, 0, 10))));
 	if (app.portal_url != NULL) {
-		n = strlen(app.portal_url) + CV_TICKET_LEN + 16;
-		if ((url = malloc(n)) == NULL)
+		if ((url = cv_portal_ticket_url(app.portal_url, ticket)) == NULL)
 			return CV_ERR_INTERNAL;
-		snprintf(url, n, "%s%cticket=%s", app.portal_url,
-		         strchr(app.portal_url, '?') != NULL ? '&' : '?', ticket);
 		json_object_object_add(reply->data, "redirect_url", json_object_new_string(url));
 		free(url);
 	}

@@ -109,6 +109,10 @@ enum cv_err cv_portal_verify(const struct cv_conf *conf, const struct cv_request
                              const char *token, const char *origin,
                              char ticket[CV_TICKET_LEN + 1], PGresult **res);
 
+/* portal_url with "?ticket=<ticket>" (or "&ticket=" when it has a query),
+ * for the caller to free; NULL when out of memory. */
+char *cv_portal_ticket_url(const char *portal_url, const char *ticket);
+
 /* OPTIONS and POST /portal/v1/{app_public_id}/login/{code,verify}. */
 enum cv_err cv_portal_api(const struct cv_conf *conf, struct cv_request *req,
                           struct cv_reply *reply);

@@ -140,15 +140,10 @@ esc(struct page *p, const char *text)
 	const char *rep;
 
 	for (; text != NULL && *text != '\0'; text++) {
-		switch (*text) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: put_n(p, text, 1); continue;
-		}
-		put(p, rep);
+		if ((rep = cv_html_entity(*text)) != NULL)
+			put(p, rep);
+		else
+			put_n(p, text, 1);
 	}
 }
 
@@ -402,7 +397,6 @@ static enum cv_err
 logged_in(struct page *p, struct cv_reply *reply, struct view *v, const char *ticket)
 {
 	const char *url = v->app.portal_url;
-	size_t n;
 
 	open_page(p, v, M_TITLE);
 	if (url == NULL) {
@@ -411,11 +405,8 @@ logged_in(struct page *p, struct cv_reply *reply, struct view *v, const char *ti
 		put(p, "</p>\n");
 		return finish(p, reply, 200);
 	}
-	n = strlen(url) + CV_TICKET_LEN + 16;
-	if ((reply->location = malloc(n)) == NULL)
+	if ((reply->location = cv_portal_ticket_url(url, ticket)) == NULL)
 		return CV_ERR_INTERNAL;
-	snprintf(reply->location, n, "%s%cticket=%s", url, strchr(url, '?') != NULL ? '&' : '?',
-	         ticket);
 	put(p, "<p><a href=\"");
 	esc(p, reply->location);
 	put(p, "\">");

@@ -42,6 +42,19 @@ reason(int status)
 	}
 }
 
+const char *
+cv_html_entity(int c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
+	}
+}
+
 /* Writes status line, headers and body (not for HEAD). */
 static void
 write_raw(const struct cv_request *req, int status, const char *type, const char *extra,

@@ -256,10 +256,10 @@ END
 $$;
 
 -- POST .../login-ticket: the business's backend exchanges a ticket of its
--- own account, once, before it expires.  The columns after result are those
--- of cv.api_auth_token, so the program signs the token the same way.
--- result: 0, 1001, 3000, 7002, 1410 (unknown, used, expired or another
--- account's ticket), 1053.
+-- own account, once, before it expires, for what cv.api_auth_token gives
+-- for the ticket's contact (the same columns, so the program signs the
+-- token the same way).  result: 0, 1001, 3000, 7002, 1410 (unknown, used,
+-- expired or another account's ticket), 1053 (the ticket stays unused).
 CREATE FUNCTION cv.api_login_ticket(p_key_hash text, p_ticket_hash text, p_request text,
                                     OUT result integer, OUT account_uuid uuid,
                                     OUT token_secret text, OUT token_ttl integer,
@@ -268,8 +268,6 @@ CREATE FUNCTION cv.api_login_ticket(p_key_hash text, p_ticket_hash text, p_reque
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
-	acc cv.accounts%ROWTYPE;
-	ct cv.contacts%ROWTYPE;
 	t cv.login_tickets%ROWTYPE;
 BEGIN
 	auth := cv.authenticate(p_key_hash);
@@ -277,30 +275,27 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
-	SELECT * INTO acc FROM cv.accounts a WHERE a.id = auth.account_id;
-	IF acc.token_secret IS NULL OR octet_length(acc.token_secret) < 32 THEN
-		result := 1053;   -- before the ticket is spent: it may be tried again
-		RETURN;
-	END IF;
 	UPDATE cv.login_tickets lt SET used_at = now()
-	 WHERE lt.ticket_hash = decode(p_ticket_hash, 'hex') AND lt.account_id = acc.id
+	 WHERE lt.ticket_hash = decode(p_ticket_hash, 'hex') AND lt.account_id = auth.account_id
 	   AND lt.used_at IS NULL AND lt.expires_at > now()
 	RETURNING * INTO t;
 	IF t.id IS NULL THEN
 		result := 1410;
 		RETURN;
 	END IF;
-	SELECT * INTO ct FROM cv.contacts c WHERE c.id = t.contact_id;
-	PERFORM cv.log_event(acc.id, ct.id, 5011, 'api', p_request,
+	SELECT a.* INTO result, account_uuid, token_secret, token_ttl, contact_uuid, email,
+	                email_verified
+	  FROM cv.contacts c, cv.api_auth_token(p_key_hash, c.uuid, p_request) a
+	 WHERE c.id = t.contact_id;
+	-- api_auth_token relaxes the commit for its audit event; spending a
+	-- ticket must survive a crash.
+	SET LOCAL synchronous_commit = on;
+	IF result <> 0 THEN
+		UPDATE cv.login_tickets SET used_at = NULL WHERE id = t.id;
+		RETURN;
+	END IF;
+	PERFORM cv.log_event(auth.account_id, t.contact_id, 5011, 'api', p_request,
 	                     jsonb_build_object('ticket_id', t.id));
-	PERFORM cv.log_event(acc.id, ct.id, 5007, 'api', p_request, '{}');
-	result := 0;
-	account_uuid := acc.uuid;
-	token_secret := acc.token_secret;
-	token_ttl := acc.token_ttl;
-	contact_uuid := ct.uuid;
-	email := ct.email;
-	email_verified := ct.email_verified;
 END
 $$;
 

@@ -423,3 +423,14 @@ def test_portal_page_speaks_the_contacts_language():
     assert '<html lang="de">' in page_text(de) and "Anmelden" in page_text(de)
     fallback = Browser(account, lang="fr-CH, fr;q=0.9").get()
     assert '<html lang="en">' in page_text(fallback)
+
+
+def test_portal_ticket_survives_a_missing_account_secret():
+    account = portal_account()
+    contact = account.add_contact()
+    ticket = ticket_for(account, contact)
+    execute("UPDATE cv.accounts SET token_secret = NULL WHERE id = %s", (account.id,))
+    assert_error(exchange(account.key, ticket), 400, 1053, "Account secret is invalid")
+    execute("UPDATE cv.accounts SET token_secret = %s WHERE id = %s",
+            (account.token_secret, account.id))
+    assert exchange(account.key, ticket).json()["data"]["uuid"] == contact.uuid
