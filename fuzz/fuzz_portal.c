@@ -75,7 +75,8 @@ check_csrf(const char *cookie, const char *token)
 	                                   sizeof(made)) == 0;
 
 	if (made_ok)
-		FUZZ_CHECK(cv_portal_csrf_valid(key, FUZZ_KEY_LEN, "pa_fuzz0000", cookie, made, now));
+		FUZZ_CHECK(
+		    cv_portal_csrf_valid(key, FUZZ_KEY_LEN, "pa_fuzz0000", cookie, made, now));
 	if (cv_portal_csrf_valid(key, FUZZ_KEY_LEN, "pa_fuzz0000", cookie, token, now))
 		FUZZ_CHECK(made_ok && strcmp(token, made) == 0);
 }

@@ -160,7 +160,8 @@ csrf_mac(const unsigned char *key, size_t keylen, const char *public_id, const c
 	unsigned char mac[CV_SHA256_LEN];
 	int n = snprintf(msg, sizeof(msg), "csrf:%s:%lld:%s", public_id, issued, cookie);
 
-	if (n < 0 || (size_t)n >= sizeof(msg) || cv_hmac_sha256(key, keylen, msg, (size_t)n, mac) != 0)
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    cv_hmac_sha256(key, keylen, msg, (size_t)n, mac) != 0)
 		return -1;
 	cv_b64url_encode(mac, sizeof(mac), out);
 	return 0;
@@ -296,9 +297,8 @@ cors_headers(struct cv_reply *reply, const char *origin, int credentials, int pr
 		snprintf(reply->headers, len, "Vary: Origin\r\n");
 		return CV_OK;
 	}
-	snprintf(reply->headers, len,
-	         "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n%s%s", origin,
-	         credentials ? "Access-Control-Allow-Credentials: true\r\n" : "",
+	snprintf(reply->headers, len, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n%s%s",
+	         origin, credentials ? "Access-Control-Allow-Credentials: true\r\n" : "",
 	         preflight ? "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
 	                     "Access-Control-Allow-Headers: Content-Type\r\n"
 	                     "Access-Control-Max-Age: 600\r\n"
@@ -400,7 +400,8 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 		if (token == NULL)
 			return CV_ERR_INVALID_INPUT;
 	} else {
-		code = cv_request_string(req, "code", CV_CODE_INPUT_MAX, 1, codebuf, sizeof(codebuf));
+		code =
+		    cv_request_string(req, "code", CV_CODE_INPUT_MAX, 1, codebuf, sizeof(codebuf));
 		email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf));
 		if (code == NULL || email == NULL)
 			return CV_ERR_INVALID_INPUT;
@@ -438,8 +439,9 @@ cv_portal_api(const struct cv_conf *conf, struct cv_request *req, struct cv_repl
 		if ((err = gate(public_id, origin, &res)) == CV_OK)
 			reply->status = 204;
 	} else {
-		err = strcmp(action, "code") == 0 ? api_code(conf, req, reply, public_id, origin, &res)
-		                                  : api_verify(conf, req, reply, public_id, origin, &res);
+		err = strcmp(action, "code") == 0
+		          ? api_code(conf, req, reply, public_id, origin, &res)
+		          : api_verify(conf, req, reply, public_id, origin, &res);
 		/* Refused before the call: still only an allowed origin reads why. */
 		if (res == NULL && err == CV_ERR_INVALID_INPUT) {
 			enum cv_err gated = gate(public_id, origin, &res);
@@ -454,8 +456,7 @@ cv_portal_api(const struct cv_conf *conf, struct cv_request *req, struct cv_repl
 }
 
 enum cv_err
-cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req,
-                       struct cv_reply *reply)
+cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
 	char ticketbuf[CV_CODE_INPUT_MAX + 1], hash[65];
 	unsigned char digest[CV_SHA256_LEN];
@@ -463,7 +464,8 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req,
 	enum cv_err err;
 	PGresult *res;
 
-	ticket = cv_request_string(req, "ticket", CV_CODE_INPUT_MAX, 0, ticketbuf, sizeof(ticketbuf));
+	ticket =
+	    cv_request_string(req, "ticket", CV_CODE_INPUT_MAX, 0, ticketbuf, sizeof(ticketbuf));
 	if (ticket == NULL)
 		return CV_ERR_INVALID_INPUT;
 	cv_sha256(ticket, strlen(ticket), digest);

@@ -18,13 +18,13 @@
 #include "request.h"
 #include "response.h"
 
-#define CV_PUBLIC_ID_MAX 64
-#define CV_TICKET_LEN 43          /* 256 random bits, base64url */
-#define CV_ORIGIN_MAX 255
-#define CV_CSRF_COOKIE "cv_csrf"
-#define CV_CSRF_COOKIE_LEN 43     /* 256 random bits, base64url */
-#define CV_CSRF_TOKEN_MAX 64      /* "<unix time>.<43 base64url>" */
-#define CV_CSRF_MAX_AGE 7200      /* seconds a form stays valid */
+#define CV_PUBLIC_ID_MAX   64
+#define CV_TICKET_LEN      43 /* 256 random bits, base64url */
+#define CV_ORIGIN_MAX      255
+#define CV_CSRF_COOKIE     "cv_csrf"
+#define CV_CSRF_COOKIE_LEN 43   /* 256 random bits, base64url */
+#define CV_CSRF_TOKEN_MAX  64   /* "<unix time>.<43 base64url>" */
+#define CV_CSRF_MAX_AGE    7200 /* seconds a form stays valid */
 
 /* What a portal statement says about the app (columns 2..9, see lib/db.c);
  * the strings belong to the PGresult and are NULL when SQL NULL. */
@@ -32,11 +32,11 @@ struct cv_portal_app {
 	const char *name;
 	const char *brand_color;
 	const char *frame_ancestors;
-	const char *origins;        /* space-separated allow-list */
+	const char *origins; /* space-separated allow-list */
 	const char *portal_url;
-	int         allow_credentials;
-	int         code_length;
-	int         resend_cooldown;
+	int allow_credentials;
+	int code_length;
+	int resend_cooldown;
 };
 
 /* Fills app from row 0 of res (a portal statement's).  Cannot fail. */
@@ -106,8 +106,8 @@ enum cv_err cv_portal_send(const struct cv_conf *conf, const struct cv_request *
                            const char *lang, PGresult **res);
 enum cv_err cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req,
                              const char *public_id, const char *email, const char *code,
-                             const char *token, const char *origin,
-                             char ticket[CV_TICKET_LEN + 1], PGresult **res);
+                             const char *token, const char *origin, char ticket[CV_TICKET_LEN + 1],
+                             PGresult **res);
 
 /* portal_url with "?ticket=<ticket>" (or "&ticket=" when it has a query),
  * for the caller to free; NULL when out of memory. */

@@ -35,7 +35,7 @@ enum msg {
 	M_TITLE, M_EMAIL_LABEL, M_SEND, M_SENT, M_CODE_LABEL, M_CODE_HINT, M_LOGIN, M_RESEND,
 	M_RESEND_WAIT, M_RESEND_READY, M_OTHER_EMAIL, M_WRONG_CODE, M_TOO_MANY, M_BAD_EMAIL,
 	M_CONFIRM_TITLE, M_CONFIRM_TEXT, M_LINK_DEAD, M_FORM_EXPIRED, M_DONE, M_CONTINUE,
-	M_NOT_FOUND, M__MAX
+	M__MAX
 };
 
 /* The page's words; {s} in M_RESEND_WAIT and M_TOO_MANY is a number of
@@ -65,7 +65,6 @@ static const char *const words[2][M__MAX] = {
 		[M_FORM_EXPIRED] = "This form has expired. Please try again.",
 		[M_DONE] = "You are logged in. You can close this page.",
 		[M_CONTINUE] = "Continue",
-		[M_NOT_FOUND] = "This login page does not exist.",
 	},
 	{
 		[M_TITLE] = "Anmelden",
@@ -92,7 +91,6 @@ static const char *const words[2][M__MAX] = {
 		[M_FORM_EXPIRED] = "Dieses Formular ist abgelaufen. Bitte versuchen Sie es erneut.",
 		[M_DONE] = "Sie sind angemeldet. Sie können diese Seite schließen.",
 		[M_CONTINUE] = "Weiter",
-		[M_NOT_FOUND] = "Diese Anmeldeseite gibt es nicht.",
 	},
 };
 

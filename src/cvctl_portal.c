@@ -32,9 +32,12 @@ check_frame_ancestors(struct cvctl *cv, const char *value)
 		item[k] = '\0';
 		p += k;
 		if (strcmp(item, "'self'") != 0 &&
-		    (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 || strcmp(item, origin) != 0))
-			return cvctl_usage(cv, "--frame-ancestors: \"%s\" is neither 'self' nor a"
-			                       " lowercase http(s) origin", item);
+		    (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 ||
+		     strcmp(item, origin) != 0))
+			return cvctl_usage(cv,
+			                   "--frame-ancestors: \"%s\" is neither 'self' nor a"
+			                   " lowercase http(s) origin",
+			                   item);
 	}
 	if (value[0] == ' ' || (value[0] != '\0' && value[strlen(value) - 1] == ' ') ||
 	    strstr(value, "  ") != NULL)
@@ -48,14 +51,10 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 	const char *account = NULL, *origins = NULL, *frames = NULL, *color = NULL, *url = NULL;
 	const char *ttl = NULL, *credentials = NULL;
 	const struct cvctl_opt opts[] = {
-		{"--account", &account, OPT_REQUIRED},
-		{"--origins", &origins, OPT_EMPTY_OK},
-		{"--frame-ancestors", &frames, OPT_EMPTY_OK},
-		{"--brand-color", &color, OPT_EMPTY_OK},
-		{"--portal-url", &url, OPT_EMPTY_OK},
-		{"--ticket-ttl", &ttl, 0},
-		{"--allow-credentials", &credentials, 0},
-		{NULL, NULL, 0},
+	    {"--account", &account, OPT_REQUIRED},        {"--origins", &origins, OPT_EMPTY_OK},
+	    {"--frame-ancestors", &frames, OPT_EMPTY_OK}, {"--brand-color", &color, OPT_EMPTY_OK},
+	    {"--portal-url", &url, OPT_EMPTY_OK},         {"--ticket-ttl", &ttl, 0},
+	    {"--allow-credentials", &credentials, 0},     {NULL, NULL, 0},
 	};
 	char id[32], array[CVCTL_ORIGINS_MAX * 300];
 	const char *params[7];
@@ -75,9 +74,11 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 		return cvctl_usage(cv, "--brand-color: \"%s\" is not #RRGGBB", color);
 	if (url != NULL && *url != '\0' && (rc = cvctl_check_url(cv, "--portal-url", url)) != 0)
 		return rc;
-	if (credentials != NULL && strcmp(credentials, "yes") != 0 && strcmp(credentials, "no") != 0)
+	if (credentials != NULL && strcmp(credentials, "yes") != 0 &&
+	    strcmp(credentials, "no") != 0)
 		return cvctl_usage(cv, "--allow-credentials: yes or no");
-	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+	if ((rc = cvctl_begin(cv)) != 0 ||
+	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
 	params[0] = id;
 	params[1] = origins != NULL ? array : NULL;
@@ -89,10 +90,13 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 	if ((res = cvctl_exec(cv, ST_USER_APP_PORTAL, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1)
-		rc = cvctl_fail(cv, "the account has no user app (create it with cvctl user-app add)");
+		rc = cvctl_fail(cv,
+		                "the account has no user app (create it with cvctl user-app add)");
 	else
-		cvctl_print_table(cv, "public_id\torigins\tframe_ancestors\tbrand_color\tportal_url\t"
-		                      "ticket_ttl\tallow_credentials", res);
+		cvctl_print_table(cv,
+		                  "public_id\torigins\tframe_ancestors\tbrand_color\tportal_url\t"
+		                  "ticket_ttl\tallow_credentials",
+		                  res);
 	PQclear(res);
 	return rc;
 }

@@ -17,8 +17,9 @@ public_ids(void)
 	CHECK("id too short", !cv_portal_public_id_valid("pa_01", 5));
 	CHECK("id slash", !cv_portal_public_id_valid("pa_0123/abcd", 12));
 	CHECK("id dot", !cv_portal_public_id_valid("pa_0123.abcd", 12));
-	CHECK("id 65", !cv_portal_public_id_valid(
-	                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 65));
+	CHECK("id 65",
+	      !cv_portal_public_id_valid(
+	          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 65));
 }
 
 static void
@@ -72,12 +73,15 @@ cookies(void)
 
 	CHECK("cookie only", cv_portal_cookie("cv_csrf=abc_-9", "cv_csrf", out, sizeof(out)) == 0 &&
 	                         strcmp(out, "abc_-9") == 0);
-	CHECK("cookie among", cv_portal_cookie("a=1; cv_csrf=xyz; b=2", "cv_csrf", out,
-	                                       sizeof(out)) == 0 && strcmp(out, "xyz") == 0);
-	CHECK("cookie prefix name", cv_portal_cookie("xcv_csrf=1", "cv_csrf", out, sizeof(out)) != 0);
+	CHECK("cookie among",
+	      cv_portal_cookie("a=1; cv_csrf=xyz; b=2", "cv_csrf", out, sizeof(out)) == 0 &&
+	          strcmp(out, "xyz") == 0);
+	CHECK("cookie prefix name",
+	      cv_portal_cookie("xcv_csrf=1", "cv_csrf", out, sizeof(out)) != 0);
 	CHECK("cookie missing", cv_portal_cookie("a=1", "cv_csrf", out, sizeof(out)) != 0);
 	CHECK("cookie NULL", cv_portal_cookie(NULL, "cv_csrf", out, sizeof(out)) != 0);
-	CHECK("cookie bad char", cv_portal_cookie("cv_csrf=a\"b", "cv_csrf", out, sizeof(out)) != 0);
+	CHECK("cookie bad char",
+	      cv_portal_cookie("cv_csrf=a\"b", "cv_csrf", out, sizeof(out)) != 0);
 	CHECK("cookie too long", cv_portal_cookie("cv_csrf=0123456789", "cv_csrf", out, 5) != 0);
 	CHECK("cookie empty", cv_portal_cookie("cv_csrf=", "cv_csrf", out, sizeof(out)) != 0);
 }
@@ -91,16 +95,18 @@ csrf(void)
 	char token[CV_CSRF_TOKEN_MAX + 1], bad[CV_CSRF_TOKEN_MAX + 1];
 	time_t now = 1800000000;
 
-	CHECK("csrf make", cv_portal_csrf_token(key, 32, "pa_12345678", cookie, now, token,
-	                                        sizeof(token)) == 0);
+	CHECK("csrf make",
+	      cv_portal_csrf_token(key, 32, "pa_12345678", cookie, now, token, sizeof(token)) == 0);
 	CHECK("csrf valid", cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, token, now + 10));
 	CHECK("csrf other app", !cv_portal_csrf_valid(key, 32, "pa_87654321", cookie, token, now));
 	CHECK("csrf other cookie",
 	      !cv_portal_csrf_valid(key, 32, "pa_12345678", "BBBB", token, now));
-	CHECK("csrf other key", !cv_portal_csrf_valid(other, 32, "pa_12345678", cookie, token, now));
+	CHECK("csrf other key",
+	      !cv_portal_csrf_valid(other, 32, "pa_12345678", cookie, token, now));
 	CHECK("csrf too old", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, token,
 	                                            now + CV_CSRF_MAX_AGE + 1));
-	CHECK("csrf future", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, token, now - 120));
+	CHECK("csrf future",
+	      !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, token, now - 120));
 	memcpy(bad, token, sizeof(bad));
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
 	CHECK("csrf altered mac", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, bad, now));
@@ -109,7 +115,8 @@ csrf(void)
 	CHECK("csrf altered time", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, bad, now));
 	CHECK("csrf NULL", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, NULL, now));
 	CHECK("csrf empty", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, "", now));
-	CHECK("csrf no dot", !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, "1800000000", now));
+	CHECK("csrf no dot",
+	      !cv_portal_csrf_valid(key, 32, "pa_12345678", cookie, "1800000000", now));
 }
 
 static void
@@ -126,8 +133,8 @@ tickets(void)
 {
 	char t1[CV_TICKET_LEN + 1], t2[CV_TICKET_LEN + 1], h[65];
 
-	CHECK("ticket made", cv_portal_new_ticket(t1, h) == 0 && strlen(t1) == CV_TICKET_LEN &&
-	                         strlen(h) == 64);
+	CHECK("ticket made",
+	      cv_portal_new_ticket(t1, h) == 0 && strlen(t1) == CV_TICKET_LEN && strlen(h) == 64);
 	CHECK("ticket fresh", cv_portal_new_ticket(t2, h) == 0 && strcmp(t1, t2) != 0);
 }
 
