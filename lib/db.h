@@ -26,6 +26,10 @@ enum cv_stmt {
 	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
 	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
 	CV_STMT_OUTBOX_TEMPLATE, /* cv.outbox_template(id) */
+	CV_STMT_PORTAL_APP,      /* cv.portal_app(public_id, origin, link_hash) */
+	CV_STMT_PORTAL_SEND,     /* cv.portal_send(...) */
+	CV_STMT_PORTAL_VERIFY,   /* cv.portal_verify(...) */
+	CV_STMT_LOGIN_TICKET,    /* cv.api_login_ticket(key_hash, ticket_hash, request) */
 	CV_STMT__MAX
 };
 

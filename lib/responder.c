@@ -100,6 +100,7 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	json_object_put(reply.document);
 	free(reply.html);
 	free(reply.location);
+	free(reply.headers);
 	cv_request_free(&req);
 }
 

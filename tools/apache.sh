@@ -37,7 +37,7 @@ cv_render_apache() {
 		*) cv_say "unknown Apache variant $variant"; return 1 ;;
 		esac
 		printf 'StartServers 2\nMinSpareServers 2\nMaxSpareServers 8\nMaxRequestWorkers 32\n'
-		printf 'Define CV_BINDIR %s/bin\nDefine CV_CONFIG %s/cv.conf\n' "$CV_STATE" "$CV_STATE"
+		printf 'Define CV_BINDIR %s/bin\nDefine CV_CONFIG %s/cv.conf\nDefine CV_STATIC %s/static\n' "$CV_STATE" "$CV_STATE" "$CV_STATE"
 		for name in ASAN_OPTIONS UBSAN_OPTIONS; do
 			[ -n "${!name-}" ] || continue
 			if [ "$variant" = fcgid ]; then

@@ -4,7 +4,8 @@ through mod_fcgid (CV_APACHE_FCGID_URL) and once through plain mod_cgi
 responders' binaries, PostgreSQL and SMTP server as the nginx stack: the
 core flow from send to auth token, the Users Orchestrator flow, the
 Authorization header reaching the programs, and Apache's own answers (body
-over 64 KiB, unknown paths) in the JSON envelopes.  Run with --mode apache."""
+over 64 KiB, unknown paths) in the JSON envelopes; the login portal's
+routes and static files.  Run with --mode apache."""
 import contextlib
 import json
 import os
@@ -165,6 +166,26 @@ def unknown_paths_404(variant):
                             {"message": "Not found.", "code": 1404, "status_code": 404})
 
 
+def portal_flow(variant):
+    # The login portal's routes (PATH_INFO from AliasMatch), its static files
+    # (Define CV_STATIC) and the ticket exchange with the API key.
+    from test_portal import ORIGIN, api, exchange, portal_account, ticket_for
+    account = portal_account()
+    contact = account.add_contact()
+    with through(variant):
+        pre = api(account, "code", None, method="OPTIONS")
+        assert pre.status == 204 and pre.header("Access-Control-Allow-Origin") == ORIGIN, pre
+        ticket = ticket_for(account, contact)
+        got = exchange(account.key, ticket)
+        assert got.status == 200 and got.json()["data"]["uuid"] == contact.uuid, got
+        page = request("GET", f"/login/{account.public_id}")
+        assert page.status == 200 and page.header("Content-Type").startswith("text/html"), page
+        assert "frame-ancestors" in (page.header("Content-Security-Policy") or ""), page.headers
+        script = request("GET", "/portal/static/portal.js")
+        assert script.status == 200 and b"function" in script.body, script
+        assert script.header("X-Content-Type-Options") == "nosniff", script.headers
+
+
 def _make(check, variant):
     def test():
         check(variant)
@@ -176,6 +197,6 @@ def _make(check, variant):
 
 for _variant in VARIANTS:
     for _check in (core_flow, uo_flow, authorization_passes, big_bodies_refused,
-                   unknown_paths_404):
+                   unknown_paths_404, portal_flow):
         _t = _make(_check, _variant)
         globals()[_t.__name__] = _t
