@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -25,9 +27,39 @@
 const char *
 cv_conf_path(void)
 {
+	static char beside[4096];
 	const char *p = getenv("CV_CONFIG");
+	ssize_t n;
+	char *slash;
 
-	return (p != NULL && *p != '\0') ? p : CV_DEFAULT_CONFIG;
+	if (p != NULL && *p != '\0')
+		return p;
+	/* Shared hosting: cv.conf in the directory of the program itself. */
+	n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/cv.conf"));
+	if (n > 0 && (size_t)n < sizeof(beside) - sizeof("/cv.conf")) {
+		beside[n] = '\0';
+		if ((slash = strrchr(beside, '/')) != NULL) {
+			memcpy(slash + 1, "cv.conf", sizeof("cv.conf"));
+			if (access(beside, F_OK) == 0)
+				return beside;
+		}
+	}
+	return CV_DEFAULT_CONFIG;
+}
+
+int
+cv_conf_exposed(const char *path, const char *document_root)
+{
+	char file[PATH_MAX], root[PATH_MAX];
+	size_t n;
+
+	if (document_root == NULL || *document_root == '\0' ||
+	    realpath(path, file) == NULL || realpath(document_root, root) == NULL)
+		return 0;
+	n = strlen(root);
+	if (n == 1)
+		return 1;   /* the document root is "/" */
+	return strncmp(file, root, n) == 0 && file[n] == '/';
 }
 
 static void

@@ -1,7 +1,9 @@
 /*
  * conf.h - the configuration file of contact-verify: `key = value` lines,
- * `#` comments, path from $CV_CONFIG (default CV_DEFAULT_CONFIG).  It holds
- * secrets, so a world-readable file is refused.
+ * `#` comments, path from $CV_CONFIG (else cv.conf beside the program, else
+ * CV_DEFAULT_CONFIG).  It holds secrets, so a world-readable file is
+ * refused, and the responders refuse one inside the web server's
+ * DOCUMENT_ROOT.
  */
 #ifndef CV_CONF_H
 #define CV_CONF_H
@@ -30,8 +32,15 @@ struct cv_conf {
 	struct cv_proxies trusted_proxies;  /* whose X-Forwarded-For is believed */
 };
 
-/* The path named by $CV_CONFIG, or the built-in default.  Cannot fail. */
+/* The path named by $CV_CONFIG; else cv.conf in the directory of the
+ * running program when there is one (shared hosting: no root needed);
+ * else the built-in default.  Cannot fail. */
 const char *cv_conf_path(void);
+
+/* 1 when the file path lies inside document_root (both resolved), where
+ * the web server could hand it out; 0 otherwise, or when either cannot be
+ * resolved or document_root is NULL or "". */
+int cv_conf_exposed(const char *path, const char *document_root);
 
 /*
  * Reads path into conf (zeroed first).  Returns 0, or -1 with a message

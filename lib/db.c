@@ -12,6 +12,11 @@
 #include "db.h"
 #include "log.h"
 
+/* The columns 2..9 of every portal statement (lib/portal.h, struct cv_portal_app). */
+#define PORTAL_INFO                                                                      \
+	" (info).app_name, (info).brand_color, (info).frame_ancestors, (info).allowed_origins," \
+	" (info).allow_credentials, (info).portal_url, (info).code_length, (info).resend_cooldown"
+
 static const struct {
 	const char *name;
 	const char *sql;
@@ -58,11 +63,25 @@ static const struct {
 	[CV_STMT_OUTBOX_TEMPLATE] = {"outbox_template",
 	    "SELECT locale, template_locale, subject, text_body, html_body"
 	    " FROM cv.outbox_template($1)", 1, 1},
+	[CV_STMT_PORTAL_APP] = {"portal_app",
+	    "SELECT result, NULL::integer," PORTAL_INFO ", link_state"
+	    " FROM cv.portal_app($1, $2, $3)", 3, 1},
+	[CV_STMT_PORTAL_SEND] = {"portal_send",
+	    "SELECT result, retry_after," PORTAL_INFO
+	    " FROM cv.portal_send($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10)", 10, 0},
+	[CV_STMT_PORTAL_VERIFY] = {"portal_verify",
+	    "SELECT result, retry_after," PORTAL_INFO ", ticket_ttl"
+	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", 8, 0},
+	[CV_STMT_LOGIN_TICKET] = {"login_ticket",
+	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
+	    " email_verified, extract(epoch FROM now())::bigint"
+	    " FROM cv.api_login_ticket($1, $2, $3)", 3, 0},
 };
 
 static PGconn *conn;
 static char *conninfo;
 static int prepared[CV_STMT__MAX];
+static int unprepared;      /* cv_db_unprepared(): never PQprepare */
 static int session_ending;  /* the server sent a FATAL message while we were idle */
 
 int
@@ -71,6 +90,12 @@ cv_db_init(const char *info)
 	free(conninfo);
 	conninfo = strdup(info != NULL ? info : "");
 	return conninfo == NULL ? -1 : 0;
+}
+
+void
+cv_db_unprepared(void)
+{
+	unprepared = 1;
 }
 
 void
@@ -198,6 +223,11 @@ exec_once(enum cv_stmt stmt, const char *const *params, int *executed)
 	PGresult *res;
 
 	*executed = 0;
+	if (unprepared) {
+		*executed = 1;
+		return PQexecParams(conn, statements[stmt].sql, statements[stmt].nparams, NULL, params,
+		                    NULL, NULL, 0);
+	}
 	if (!prepared[stmt]) {
 		res = PQprepare(conn, statements[stmt].name, statements[stmt].sql,
 		                statements[stmt].nparams, NULL);

@@ -26,6 +26,10 @@ enum cv_stmt {
 	CV_STMT_OUTBOX_CLAIM,    /* cv.outbox_claim(limit, lease_seconds) */
 	CV_STMT_OUTBOX_RECORD,   /* cv.outbox_record(id, outcome, error, retry_seconds) */
 	CV_STMT_OUTBOX_TEMPLATE, /* cv.outbox_template(id) */
+	CV_STMT_PORTAL_APP,      /* cv.portal_app(public_id, origin, link_hash) */
+	CV_STMT_PORTAL_SEND,     /* cv.portal_send(...) */
+	CV_STMT_PORTAL_VERIFY,   /* cv.portal_verify(...) */
+	CV_STMT_LOGIN_TICKET,    /* cv.api_login_ticket(key_hash, ticket_hash, request) */
 	CV_STMT__MAX
 };
 
@@ -42,6 +46,11 @@ int cv_db_init(const char *conninfo);
  * one turns out to be dead.
  */
 PGresult *cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err);
+
+/* From now on statements are sent unprepared (PQexecParams, one round
+ * trip): for a process that serves one request (plain CGI), where a
+ * prepared statement is never used twice. */
+void cv_db_unprepared(void);
 
 /* The open connection, connecting first if needed; NULL when the server
  * cannot be reached.  For the mailer's LISTEN. */

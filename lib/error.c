@@ -27,6 +27,8 @@ static const struct cv_err_info errors[CV_ERR__MAX] = {
 	[CV_ERR_NOT_REGISTERED]     = {400, 1014, "The email is not registered."},
 	[CV_ERR_CODE_INVALID]       = {400, 1015, "The verification code is invalid."},
 	[CV_ERR_ALREADY_VERIFIED]   = {400, 1016, "Email is already verified."},
+	[CV_ERR_ORIGIN_REFUSED]     = {403, 1403, "Origin not allowed."},
+	[CV_ERR_TICKET_INVALID]     = {400, 1410, "The login ticket is invalid or has expired."},
 	[CV_ERR_INTERNAL]           = {500, 1500, "Internal error."},
 	[CV_ERR_UNAVAILABLE]        = {503, 1503, "Service unavailable."},
 };

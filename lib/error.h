@@ -25,6 +25,8 @@ enum cv_err {
 	CV_ERR_NOT_REGISTERED,       /* 1014  400 (Users Orchestrator E400_14) */
 	CV_ERR_CODE_INVALID,         /* 1015  400 (E400_15) */
 	CV_ERR_ALREADY_VERIFIED,     /* 1016  400 (E400_16) */
+	CV_ERR_ORIGIN_REFUSED,       /* 1403  403 (portal: Origin not allow-listed) */
+	CV_ERR_TICKET_INVALID,       /* 1410  400 (login ticket unknown, used, expired) */
 	CV_ERR_INTERNAL,             /* 1500  500 */
 	CV_ERR_UNAVAILABLE,          /* 1503  503 */
 	CV_ERR__MAX

@@ -357,13 +357,9 @@ append_escaped(char *page, size_t len, const char *text)
 	const char *rep;
 
 	for (; *text != '\0' && n + 7 < len; text++) {
-		switch (*text) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: page[n++] = *text; continue;
+		if ((rep = cv_html_entity(*text)) == NULL) {
+			page[n++] = *text;
+			continue;
 		}
 		memcpy(page + n, rep, strlen(rep));
 		n += strlen(rep);

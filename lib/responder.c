@@ -102,7 +102,52 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	json_object_put(reply.document);
 	free(reply.html);
 	free(reply.location);
+	free(reply.headers);
 	cv_request_free(&req);
+}
+
+/* Answers the current request 503 (the service cannot work as configured). */
+static void
+unavailable(const struct cv_endpoint *ep)
+{
+	struct cv_request req;
+	struct cv_reply reply;
+	double start = cv_now_ms();
+	int status;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.dialect = ep->dialect;
+	(void)cv_request_read(&req, 0);
+	status = cv_respond_error(&req, CV_ERR_UNAVAILABLE, &reply);
+	cv_log_request(req.request_id, ep->name, status, cv_now_ms() - start);
+	cv_request_free(&req);
+}
+
+/*
+ * 1 when the configuration file lies inside this request's DOCUMENT_ROOT,
+ * where the web server would hand it out to anyone (shared hosting puts
+ * files there by habit).  Checked again whenever DOCUMENT_ROOT changes,
+ * logged once per change.
+ */
+static int
+config_exposed(const char *path)
+{
+	static char *checked;
+	static int exposed;
+	const char *root = getenv("DOCUMENT_ROOT");
+
+	if (root == NULL || *root == '\0')
+		return 0;
+	if (checked == NULL || strcmp(checked, root) != 0) {
+		free(checked);
+		checked = strdup(root);
+		exposed = cv_conf_exposed(path, root);
+		if (exposed)
+			cv_log_error("configuration %s lies inside the document root %s, where the web"
+			             " server could hand it out: refusing to serve (503) until it is"
+			             " moved out", path, root);
+	}
+	return exposed;
 }
 
 int
@@ -110,6 +155,8 @@ cv_responder_main(const struct cv_endpoint *ep)
 {
 	struct cv_conf conf;
 	char err[256];
+	const char *path = cv_conf_path();
+	int cgi = FCGX_IsCGI();
 
 	cv_log_init(ep->name);
 	signal(SIGPIPE, SIG_IGN);
@@ -117,17 +164,29 @@ cv_responder_main(const struct cv_endpoint *ep)
 		cv_log_error("refusing to run as root; start it as an unprivileged user");
 		return 1;
 	}
-	if (cv_conf_load(&conf, cv_conf_path(), err, sizeof(err)) != 0) {
+	if (cv_conf_load(&conf, path, err, sizeof(err)) != 0) {
 		cv_log_error("configuration: %s", err);
+		/* A CGI request still gets its envelope; a FastCGI process exits
+		 * and the web server answers 502/503 for it. */
+		if (cgi && FCGI_Accept() >= 0)
+			unavailable(ep);
 		return 1;
 	}
+	/* One request per process: a prepared statement would never be reused,
+	 * and preparing costs a round trip. */
+	if (cgi)
+		cv_db_unprepared();
 	if (cv_db_init(conf.database) != 0) {
 		cv_log_error("out of memory");
 		cv_conf_free(&conf);
 		return 1;
 	}
-	while (FCGI_Accept() >= 0)
-		serve(ep, &conf);
+	while (FCGI_Accept() >= 0) {
+		if (config_exposed(path))
+			unavailable(ep);
+		else
+			serve(ep, &conf);
+	}
 	cv_db_close();
 	cv_conf_free(&conf);
 	return 0;

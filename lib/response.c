@@ -26,6 +26,7 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
 	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -41,11 +42,28 @@ reason(int status)
 	}
 }
 
+const char *
+cv_html_entity(int c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
+	}
+}
+
 /* Writes status line, headers and body (not for HEAD). */
 static void
 write_raw(const struct cv_request *req, int status, const char *type, const char *extra,
           const char *body, size_t len)
 {
+	if (status == 204) {
+		printf("Status: 204 No Content\r\nX-Request-Id: %s\r\n%s\r\n", req->request_id, extra);
+		return;
+	}
 	printf("Status: %d %s\r\n"
 	       "Content-Type: %s\r\n"
 	       "Cache-Control: no-store\r\n"
@@ -215,13 +233,18 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 {
 	struct json_object *doc = reply->document;
 	int status = reply->status != 0 ? reply->status : 200;
-	char extra[2300];
+	const char *more = reply->headers != NULL ? reply->headers : "";
+	char extra[4096];
 
+	if (status == 204) {
+		write_raw(req, status, NULL, more, "", 0);
+		return status;
+	}
 	if (reply->html != NULL) {
-		if (reply->location != NULL)
-			snprintf(extra, sizeof(extra), PAGE_HEADERS "Location: %s\r\n", reply->location);
-		else
-			snprintf(extra, sizeof(extra), PAGE_HEADERS);
+		snprintf(extra, sizeof(extra), "%s%s%s%s", reply->headers != NULL ? more : PAGE_HEADERS,
+		         reply->location != NULL ? "Location: " : "",
+		         reply->location != NULL ? reply->location : "",
+		         reply->location != NULL ? "\r\n" : "");
 		write_raw(req, status, "text/html; charset=utf-8", extra, reply->html,
 		          strlen(reply->html));
 		return status;
@@ -233,8 +256,8 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 		json_object_object_add(doc, "meta", reply->meta_object ? json_object_new_object()
 		                                                       : json_object_new_array());
 	}
-	status = write_json(req, status,
-	                    reply->dialect == CV_DIALECT_OAUTH ? "Pragma: no-cache\r\n" : "", doc);
+	status = write_json(req, status, reply->dialect == CV_DIALECT_OAUTH ? "Pragma: no-cache\r\n" : more,
+	                    doc);
 	json_object_put(doc);
 	return status;
 }
@@ -265,7 +288,7 @@ cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_
 	enum cv_dialect dialect = reply != NULL ? reply->dialect : CV_DIALECT_CONTACT;
 	const char *description = reply != NULL ? reply->description : NULL;
 	struct json_object *doc = NULL;
-	char extra[256] = "", text[512];
+	char extra[1024] = "", text[512];
 	const char *code;
 	int status;
 
@@ -282,6 +305,8 @@ cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_
 		         reply != NULL && reply->retry_after > 0 ? reply->retry_after : 60);
 	if (dialect == CV_DIALECT_OAUTH)
 		strncat(extra, "Pragma: no-cache\r\n", sizeof(extra) - strlen(extra) - 1);
+	else if (dialect != CV_DIALECT_HTML && reply != NULL && reply->headers != NULL)
+		strncat(extra, reply->headers, sizeof(extra) - strlen(extra) - 1);
 
 	switch (dialect) {
 	case CV_DIALECT_HTML:

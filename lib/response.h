@@ -33,10 +33,13 @@ struct cv_reply {
 	int                 status;       /* success: 200 unless set (html pages: 303, 404, 410) */
 	char               *html;         /* success: an HTML page instead of JSON (owned) */
 	char               *location;     /* 303: the Location header (owned) */
+	char               *headers;      /* more header lines, each ending in CRLF, on every
+	                                     answer; for HTML they replace the default
+	                                     security headers (owned) */
 };
 
-/* Writes the success envelope (or reply->document, or reply->html) with
- * reply->status or 200.  Returns the status written. */
+/* Writes the success envelope (or reply->document, or reply->html; no body
+ * for status 204) with reply->status or 200.  Returns the status written. */
 int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
 
 /*
@@ -46,6 +49,10 @@ int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
  * Returns the status written.
  */
 int cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_reply *reply);
+
+/* The HTML entity that stands for c in text and quoted attribute values
+ * (&, <, >, ", '), or NULL when c stands for itself.  Cannot fail. */
+const char *cv_html_entity(int c);
 
 /*
  * The Users Orchestrator envelope of dialect (CV_DIALECT_UO: SPEC 3.1,

@@ -69,8 +69,8 @@ cv_email_field(struct cv_request *req, const char *field, char *buf, size_t len)
 }
 
 /* The numeric result of a cv.api_* row as an error. */
-static enum cv_err
-result_of(const PGresult *res)
+enum cv_err
+cv_db_result(const PGresult *res)
 {
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 		return CV_ERR_INTERNAL;
@@ -167,7 +167,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 	params[7] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
 		goto out;
-	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
+	if ((err = cv_db_result(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
 		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
 	if (err != CV_OK)
 		goto out;
@@ -208,7 +208,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 	params[4] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_VERIFY, params, &err)) == NULL)
 		goto out;
-	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 2))
+	if ((err = cv_db_result(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 2))
 		reply->retry_after = atoi(PQgetvalue(res, 0, 2));
 	if (err != CV_OK)
 		goto out;
@@ -225,29 +225,16 @@ out:
 }
 
 enum cv_err
-cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
-                           struct cv_reply *reply)
+cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_reply *reply)
 {
 	struct json_object *claims = NULL;
-	const char *params[4], *secret;
+	const char *secret;
 	char jti[32];
 	unsigned char raw[16];
 	char *token = NULL;
 	long long now, ttl;
 	enum cv_err err = CV_ERR_INTERNAL;
-	PGresult *res = NULL;
 
-	params[0] = req->credential;
-	params[1] = cv_uuid_valid(req->path_info) ? req->path_info : NULL;
-	params[2] = req->request_id;
-	params[3] = req->client_addr;
-	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
-		goto out;
-	if ((err = result_of(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
-	if (err != CV_OK)
-		goto out;
-	err = CV_ERR_INTERNAL;
 	if (cv_random_bytes(raw, sizeof(raw)) != 0)
 		goto out;
 	cv_b64url_encode(raw, sizeof(raw), jti);
@@ -268,18 +255,40 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 	token = cv_jwt_sign(secret, strlen(secret), CV_JWT_TYP_CONTACT,
 	                    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
 	                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (token == NULL || (reply->data = json_object_new_object()) == NULL)
+	if (token == NULL ||
+	    (reply->data == NULL && (reply->data = json_object_new_object()) == NULL))
 		goto out;
 	json_object_object_add(reply->data, "auth_token", json_object_new_string(token));
 	err = CV_OK;
 out:
-	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 2)) {
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 2)) {
 		char *s = PQgetvalue(res, 0, 2);
 
 		OPENSSL_cleanse(s, strlen(s));
 	}
-	PQclear(res);
 	json_object_put(claims);
 	free(token);
+	return err;
+}
+
+enum cv_err
+cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
+                           struct cv_reply *reply)
+{
+	const char *params[4];
+	enum cv_err err = CV_ERR_INTERNAL;
+	PGresult *res = NULL;
+
+	params[0] = req->credential;
+	params[1] = cv_uuid_valid(req->path_info) ? req->path_info : NULL;
+	params[2] = req->request_id;
+	params[3] = req->client_addr;
+	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
+		return err;
+	if ((err = cv_db_result(res)) == CV_OK)
+		err = cv_contact_token_reply(conf, res, reply);
+	else if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
+	PQclear(res);
 	return err;
 }

@@ -6,6 +6,8 @@
 #ifndef CV_VERIFICATION_H
 #define CV_VERIFICATION_H
 
+#include <libpq-fe.h>
+
 #include "conf.h"
 #include "crypto.h"
 #include "error.h"
@@ -69,6 +71,22 @@ void cv_new_code_wipe(struct cv_new_code *code);
 /* The validated, trimmed email in field into buf (CV_EMAIL_MAX + 1 bytes),
  * or NULL with the error recorded in req->field_errors. */
 const char *cv_email_field(struct cv_request *req, const char *field, char *buf, size_t len);
+
+/*
+ * The error of the numeric result in column 0 of a one-row result of a
+ * cv.api_* or cv.portal_* function (CV_ERR_INTERNAL when there is none).
+ */
+enum cv_err cv_db_result(const PGresult *res);
+
+/*
+ * Signs the contact auth token (SPEC 2.3) from a row laid out as
+ * cv.api_auth_token's (result, account_uuid, token_secret, token_ttl,
+ * contact_uuid, email, email_verified, now) and adds it as "auth_token" to
+ * reply->data (made when NULL).  Wipes the secret in res.  Returns CV_OK or
+ * CV_ERR_INTERNAL.
+ */
+enum cv_err cv_contact_token_reply(const struct cv_conf *conf, PGresult *res,
+                                   struct cv_reply *reply);
 
 /* 1 when s is a uuid in the canonical 8-4-4-4-12 hex form.  Cannot fail. */
 int cv_uuid_valid(const char *s);

@@ -52,6 +52,8 @@ static const struct command commands[] = {
 	{"user-app", "add", cvctl_user_app_add, "create an account's user app (Contacts Portal)"},
 	{"user-app", "list", cvctl_user_app_list, "list user apps"},
 	{"user-app", "set", cvctl_user_app_set, "change an account's user app"},
+	{"user-app", "portal", cvctl_user_app_portal,
+	 "show (public id) or change a user app's login portal settings"},
 	{"contact", "add", cvctl_contact_add, "add a contact (prints its uuid)"},
 	{"contact", "list", cvctl_contact_list, "list an account's contacts"},
 	{"contact", "import", cvctl_contact_import, "import contacts from a CSV file"},
@@ -129,6 +131,7 @@ static const struct {
 	 "usage: cvctl user-app add --account UUID --name NAME [SETTINGS]\n"
 	 "       cvctl user-app set --account UUID [--name NAME] [SETTINGS]\n"
 	 "       cvctl user-app list [--account UUID]\n"
+	 "       cvctl user-app portal --account UUID [PORTAL SETTINGS]\n"
 	 "\n"
 	 "SETTINGS (set changes only those given; an empty text value clears it):\n"
 	 "  --portal-url URL         the Contacts Portal (http:// or https://)\n"
@@ -137,7 +140,16 @@ static const struct {
 	 "  --code-length N          digits of a code, 6 to 10 (default 6)\n"
 	 "  --login-ttl SECONDS      lifetime of a login code, 60 to 86400 (default 600)\n"
 	 "  --verify-ttl SECONDS     lifetime of a registration code, 60 to 2592000 (default 86400)\n"
-	 "  --resend-cooldown SECONDS  wait between two sends to a contact, 0 to 3600 (default 60)\n"},
+	 "  --resend-cooldown SECONDS  wait between two sends to a contact, 0 to 3600 (default 60)\n"
+	 "\n"
+	 "PORTAL SETTINGS (README, \"Login portal\"; portal prints public_id and all of them):\n"
+	 "  --origins \"ORIGIN ...\"   origins whose JavaScript may call /portal/v1/ (\"\" none)\n"
+	 "  --frame-ancestors \"SRC ...\"  origins (or 'self') that may frame the hosted page\n"
+	 "                           (\"\" none, the default)\n"
+	 "  --brand-color #RRGGBB    the hosted page's colour (\"\" the default)\n"
+	 "  --portal-url URL         where the page sends the browser with ?ticket=\n"
+	 "  --ticket-ttl SECONDS     lifetime of a login ticket, 10 to 300 (default 120)\n"
+	 "  --allow-credentials yes|no  Access-Control-Allow-Credentials (default no)\n"},
 	{"contact",
 	 "usage: cvctl contact add --account UUID --email EMAIL [--locale LOCALE]\n"
 	 "       cvctl contact list --account UUID\n"

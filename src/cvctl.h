@@ -52,6 +52,7 @@ enum cvctl_stmt {
 	ST_USER_APP_ADD,
 	ST_USER_APP_SET,
 	ST_USER_APP_LIST,
+	ST_USER_APP_PORTAL,
 	ST_CONTACT_ADD,
 	ST_CONTACT_LIST,
 	ST_CONTACT_IMPORT,
@@ -263,6 +264,18 @@ int cvctl_template_show(struct cvctl *cv, int argc, char **argv);
 int cvctl_template_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_template_delete(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_add(struct cvctl *cv, int argc, char **argv);
+int cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv);
+
+#define CVCTL_ORIGINS_MAX 64
+
+/*
+ * Turns "https://a.example, http://b.example:8080" (commas or spaces) into
+ * the SQL array text {https://a.example,http://b.example:8080} in out (at
+ * most ORIGINS_MAX).  Each must be an origin exactly: scheme, host and
+ * optional port, no path.  Returns 0 or CVCTL_USAGE (naming option).
+ */
+int cvctl_origins_array(struct cvctl *cv, const char *option, const char *list, char *out,
+                        size_t len);
 int cvctl_user_app_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_user_app_set(struct cvctl *cv, int argc, char **argv);
 int cvctl_contact_add(struct cvctl *cv, int argc, char **argv);

@@ -123,6 +123,18 @@ static const struct {
 	    " verify_ttl = COALESCE($8::integer, verify_ttl),"
 	    " resend_cooldown = COALESCE($9::integer, resend_cooldown)"
 	    " WHERE account_id = $1::bigint RETURNING id", 9, 1},
+	/* The login portal's settings (NULL keeps, '' clears); without any
+	 * option it only shows them, with the public id. */
+	[ST_USER_APP_PORTAL] = {
+	    "UPDATE cv.user_apps SET allowed_origins = COALESCE($2::text[], allowed_origins),"
+	    " frame_ancestors = CASE WHEN $3::text IS NULL THEN frame_ancestors ELSE NULLIF($3, '') END,"
+	    " brand_color = CASE WHEN $4::text IS NULL THEN brand_color ELSE NULLIF($4, '') END,"
+	    " portal_url = CASE WHEN $5::text IS NULL THEN portal_url ELSE NULLIF($5, '') END,"
+	    " ticket_ttl = COALESCE($6::integer, ticket_ttl),"
+	    " allow_credentials = COALESCE($7::boolean, allow_credentials)"
+	    " WHERE account_id = $1::bigint RETURNING public_id,"
+	    " pg_catalog.array_to_string(allowed_origins, ' '), frame_ancestors, brand_color,"
+	    " portal_url, ticket_ttl, CASE WHEN allow_credentials THEN 'yes' ELSE 'no' END", 7, 1},
 	[ST_USER_APP_LIST] = {
 	    "SELECT a.uuid, u.name, u.portal_url, u.sender_name, u.sender_email, u.code_length,"
 	    " u.login_ttl, u.verify_ttl, u.resend_cooldown, " TS("u.created_at")

@@ -22,7 +22,7 @@
 #define SECRET_MAX_BYTES 512
 #define CODE_MAX         64
 #define CLAIM_MAX        512
-#define ORIGINS_MAX      64
+#define ORIGINS_MAX      CVCTL_ORIGINS_MAX
 
 /* A tenant code: 1 to 64 letters, digits, '.', '_' or '-' (as the schema). */
 static int
@@ -39,13 +39,9 @@ check_code(struct cvctl *cv, const char *option, const char *value)
 	return 0;
 }
 
-/*
- * Turns "https://a.example, http://b.example:8080" (commas or spaces) into
- * the SQL array text {https://a.example,http://b.example:8080} in out.  Each
- * must be an origin exactly: scheme, host and optional port, no path.
- */
-static int
-origins_array(struct cvctl *cv, const char *list, char *out, size_t len)
+int
+cvctl_origins_array(struct cvctl *cv, const char *option, const char *list, char *out,
+                    size_t len)
 {
 	char item[300], origin[300];
 	const char *p = list;
@@ -59,17 +55,17 @@ origins_array(struct cvctl *cv, const char *list, char *out, size_t len)
 			break;
 		k = strcspn(p, " ,");
 		if (k >= sizeof(item))
-			return cvctl_usage(cv, "--return-origins: an origin is too long");
+			return cvctl_usage(cv, "%s: an origin is too long", option);
 		memcpy(item, p, k);
 		item[k] = '\0';
 		p += k;
 		while (k > 0 && item[k - 1] == '/')
 			item[--k] = '\0';
 		if (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 || strcasecmp(item, origin) != 0)
-			return cvctl_usage(cv, "--return-origins: \"%s\" is not an http(s) origin"
-			                       " (scheme://host[:port])", item);
+			return cvctl_usage(cv, "%s: \"%s\" is not an http(s) origin"
+			                       " (scheme://host[:port])", option, item);
 		if (++count > ORIGINS_MAX || n + strlen(origin) + 3 >= len)
-			return cvctl_usage(cv, "--return-origins: too many origins");
+			return cvctl_usage(cv, "%s: too many origins", option);
 		n += (size_t)snprintf(out + n, len - n, "%s%s", count > 1 ? "," : "", origin);
 	}
 	out[n++] = '}';
@@ -106,7 +102,8 @@ cvctl_tenant_add(struct cvctl *cv, int argc, char **argv)
 	    (rc = check_code(cv, "--client-group-code", group)) != 0 ||
 	    (rc = cvctl_check_text(cv, "--issuer", issuer, CLAIM_MAX)) != 0 ||
 	    (rc = cvctl_check_text(cv, "--audience", audience, CLAIM_MAX)) != 0 ||
-	    (rc = origins_array(cv, origins != NULL ? origins : "", array, sizeof(array))) != 0)
+	    (rc = cvctl_origins_array(cv, "--return-origins", origins != NULL ? origins : "",
+	                              array, sizeof(array))) != 0)
 		return rc;
 	if (secret != NULL && (strlen(secret) < SECRET_MIN_BYTES || strlen(secret) > SECRET_MAX_BYTES))
 		return cvctl_usage(cv, "--secret must be %d to %d bytes (at least 256 bits)",

@@ -9,13 +9,15 @@
 CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CV_USER=contact-verify
 CV_RESPONDERS=(send verify auth-token healthz oauth-token
-	uo-verification-code uo-resend uo-verification uo-verify-email)
+	uo-verification-code uo-resend uo-verification uo-verify-email
+	portal-api portal-page login-ticket)
 
 # Debian packages: build, runtime, and what tools/test drives.
 CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
-	clang libclang-rt-dev wrk multiwatch valgrind)
+	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
+	chromium nodejs multiwatch valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Liveness is read from /proc rather than from `wait`: not every
@@ -174,6 +176,9 @@ cv_copy_bins() {
 	done
 	install -m 755 "$b/src/cv-mailer" "$CV_STATE/bin/cv-mailer" || return 1
 	install -m 755 "$b/src/cvctl" "$CV_STATE/bin/cvctl" || return 1
+	# The login portal's static files, which nginx serves (@STATIC@).
+	mkdir -p "$CV_STATE/static" && cp -f "$CV_ROOT"/portal/static/* "$CV_STATE/static/" &&
+		chmod -R a+rX "$CV_STATE/static" || return 1
 }
 
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
@@ -379,7 +384,7 @@ cv_start_mailer() {
 cv_render_nginx() {
 	case $CV_STATE in *'|'* | *'&'*) cv_say "state path $CV_STATE contains | or &"; return 1 ;; esac
 	sed -e "s|@PORT@|$1|g" -e "s|@USER@|$CV_USER|g" -e "s|@RUNDIR@|$CV_STATE/run|g" \
-		-e "s|@LOGDIR@|$CV_STATE/log|g" -e "s|@PREFIX@|$CV_STATE/nginx|g" \
+		-e "s|@LOGDIR@|$CV_STATE/log|g" -e "s|@PREFIX@|$CV_STATE/nginx|g" -e "s|@STATIC@|$CV_STATE/static|g" \
 		"$CV_ROOT/nginx.conf.example" >"$CV_STATE/nginx.conf"
 	local left
 	left=$(sed 's/#.*//' "$CV_STATE/nginx.conf" | grep -o '@[A-Z_]*@' | head -n 1)

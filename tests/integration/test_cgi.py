@@ -120,7 +120,10 @@ def test_responder_refuses_world_readable_config():
     try:
         os.chmod(path, 0o644)
         result = run_cgi("healthz", method="GET", config_path=path)
-        assert result.returncode != 0 and result.status is None, result
+        # Not started: exit status 1, and the CGI request still gets the envelope.
+        assert result.returncode != 0, result
+        assert_cgi_error(result, 503, 1503, "Service unavailable.")
+        assert "readable by all users" in result.stderr, result
     finally:
         remove()
 

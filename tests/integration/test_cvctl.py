@@ -845,3 +845,30 @@ def test_cvctl_tenant_add_rejects_bad_input():
     fails(*base, status=1)   # the same three codes twice
     assert query_one("SELECT count(*) FROM cv.tenants WHERE account_id = %s",
                      (account_id,))[0] == 1
+
+
+def test_cvctl_user_app_portal_settings_and_public_id():
+    account, _, account_id = new_account()
+    ok("user-app", "add", "--account", account, "--name", "Portal")
+    shown = table(ok("user-app", "portal", "--account", account))
+    public_id = query_one("SELECT public_id FROM cv.user_apps WHERE account_id = %s",
+                          (account_id,))[0]
+    assert shown == [{"public_id": public_id, "origins": "", "frame_ancestors": "-",
+                      "brand_color": "-", "portal_url": "-", "ticket_ttl": "120",
+                      "allow_credentials": "no"}], shown
+    changed = table(ok("user-app", "portal", "--account", account, "--origins",
+                       "https://shop.example.com, http://localhost:3000/", "--frame-ancestors",
+                       "'self' https://shop.example.com", "--brand-color", "#12ab34",
+                       "--portal-url", "https://shop.example.com/in", "--ticket-ttl", "60",
+                       "--allow-credentials", "yes"))[0]
+    assert changed["origins"] == "https://shop.example.com http://localhost:3000", changed
+    assert changed["frame_ancestors"] == "'self' https://shop.example.com"
+    assert (changed["brand_color"], changed["portal_url"], changed["ticket_ttl"],
+            changed["allow_credentials"]) == ("#12ab34", "https://shop.example.com/in", "60", "yes")
+    for bad in (["--origins", "https://a.example.com/path"], ["--frame-ancestors", "*"],
+                ["--brand-color", "red"], ["--ticket-ttl", "301"], ["--allow-credentials", "1"],
+                ["--portal-url", "javascript:alert(1)"]):
+        fails("user-app", "portal", "--account", account, *bad, status=2)
+    cleared = table(ok("user-app", "portal", "--account", account, "--origins", "",
+                       "--frame-ancestors", "", "--brand-color", ""))[0]
+    assert (cleared["origins"], cleared["frame_ancestors"], cleared["brand_color"]) == ("", "-", "-")

@@ -1,0 +1,436 @@
+"""The login portal (issue 8, README "Login portal"): the public JSON
+endpoints and their CORS policy, enumeration-safe answers, the login ticket
+(single use, expiry, account), and the hosted page as plain forms (security
+headers, CSRF, the code and link flows)."""
+import html
+import re
+import statistics
+import time
+import urllib.parse
+
+from stack import (API, assert_error, create_account, execute, jwt_verify, mail_code, query,
+                   query_one, request, text_part, unique_email, wait_for_mail)
+
+ORIGIN = "https://shop.example.com"
+PORTAL_URL = "https://shop.example.com/after-login"
+
+
+def portal_account(**app):
+    cols = {"portal_url": PORTAL_URL, "allowed_origins": [ORIGIN], "brand_color": "#aa3300",
+            "resend_cooldown": 60}
+    cols.update(app)
+    account = create_account(**cols)
+    account.public_id = query_one("SELECT public_id FROM cv.user_apps WHERE account_id = %s",
+                                  (account.id,))[0]
+    return account
+
+
+def api(account, action, body, origin=ORIGIN, method="POST", public_id=None):
+    headers = {"Origin": origin} if origin else {}
+    path = f"/portal/v1/{public_id or account.public_id}/login/{action}"
+    if method == "OPTIONS":
+        headers["Access-Control-Request-Method"] = "POST"
+        headers["Access-Control-Request-Headers"] = "content-type"
+        return request("OPTIONS", path, headers=headers)
+    return request(method, path, body, headers=headers)
+
+
+def login_code(account, contact):
+    """Starts a login through the API and returns the code from the mail."""
+    resp = api(account, "code", {"email": contact.email})
+    assert resp.status == 200, resp
+    return mail_code(wait_for_mail(contact.email))
+
+
+def ticket_for(account, contact):
+    code = login_code(account, contact)
+    resp = api(account, "verify", {"email": contact.email, "code": code})
+    assert resp.status == 200, resp
+    return resp.json()["data"]["ticket"]
+
+
+def exchange(key, ticket):
+    return request("POST", f"{API}/login-ticket", {"ticket": ticket}, key=key)
+
+
+def outbox_rows(account):
+    return query_one("SELECT count(*) FROM cv.outbox WHERE account_id = %s", (account.id,))[0]
+
+
+# ---------------------------------------------------------------- CORS
+
+def test_portal_preflight_allowed_origin():
+    account = portal_account()
+    resp = api(account, "code", None, method="OPTIONS")
+    assert resp.status == 204, resp
+    assert resp.body == b""
+    assert resp.header("Access-Control-Allow-Origin") == ORIGIN
+    assert "POST" in resp.header("Access-Control-Allow-Methods")
+    assert "content-type" in resp.header("Access-Control-Allow-Headers").lower()
+    assert int(resp.header("Access-Control-Max-Age")) > 0
+    assert resp.header("Vary") == "Origin"
+    assert resp.header("Access-Control-Allow-Credentials") is None
+
+
+def test_portal_preflight_refused_origin():
+    account = portal_account()
+    resp = api(account, "verify", None, origin="https://evil.example.net", method="OPTIONS")
+    assert_error(resp, 403, 1403, "Origin not allowed.")
+    assert resp.header("Access-Control-Allow-Origin") is None
+
+
+def test_portal_refused_origin_sends_nothing():
+    account = portal_account()
+    contact = account.add_contact()
+    for origin in ("https://evil.example.net", "null", "https://shop.example.com.evil.net",
+                   "https://shop.example.com/path"):
+        resp = api(account, "code", {"email": contact.email}, origin=origin)
+        assert_error(resp, 403, 1403, "Origin not allowed.")
+        assert resp.header("Access-Control-Allow-Origin") is None
+    assert outbox_rows(account) == 0
+
+
+def test_portal_allowed_origin_gets_cors_headers_also_on_errors():
+    account = portal_account()
+    resp = api(account, "code", {"email": "not an address"})
+    assert_error(resp, 400, 1003, "Invalid input.",
+                 {"email": ["The email must be a valid email address."]})
+    assert resp.header("Access-Control-Allow-Origin") == ORIGIN
+    assert "Retry-After" in resp.header("Access-Control-Expose-Headers")
+
+
+def test_portal_credentials_only_when_configured():
+    account = portal_account(allow_credentials=True)
+    resp = api(account, "code", None, method="OPTIONS")
+    assert resp.status == 204, resp
+    assert resp.header("Access-Control-Allow-Credentials") == "true"
+
+
+def test_portal_without_origin_has_no_cors_headers():
+    account = portal_account()
+    resp = api(account, "code", {"email": unique_email()}, origin=None)
+    assert resp.status == 200, resp
+    assert resp.header("Access-Control-Allow-Origin") is None
+
+
+def test_portal_unknown_or_inactive_app_is_404():
+    resp = request("POST", "/portal/v1/pa_doesnotexist0000/login/code", {"email": unique_email()},
+                   headers={"Origin": ORIGIN})
+    assert_error(resp, 404, 1404, "Not found.")
+    account = portal_account()
+    execute("UPDATE cv.accounts SET status = 'inactive' WHERE id = %s", (account.id,))
+    resp = api(account, "code", {"email": unique_email()})
+    assert_error(resp, 404, 1404, "Not found.")
+    resp = request("POST", f"/portal/v1/{account.public_id}/login/other", {"email": "a@b.cd"})
+    assert resp.status == 404, resp
+
+
+# ---------------------------------------------------------------- enumeration safety
+
+def test_portal_code_answers_alike_for_unknown_address():
+    account = portal_account()
+    contact = account.add_contact()
+    known = api(account, "code", {"email": contact.email})
+    unknown = api(account, "code", {"email": unique_email("nobody")})
+    assert known.status == unknown.status == 200
+    assert known.body == unknown.body
+    wait_for_mail(contact.email)
+    assert outbox_rows(account) == 1, "mail was queued for an unknown address"
+    # The limits answer alike too: the cooldown counts per address.
+    known2 = api(account, "code", {"email": contact.email})
+    unknown2 = api(account, "code", {"email": unique_email("nobody")})
+    unknown3 = api(account, "code", {"email": "NOBODY-AGAIN@example.com"})
+    unknown4 = api(account, "code", {"email": "nobody-again@example.com"})
+    assert known2.status == 429 and unknown2.status == 200 and unknown4.status == 429, \
+        (known2, unknown2, unknown4)
+    assert unknown3.status == 200
+    assert known2.body == unknown4.body
+    assert known2.header("Retry-After") == unknown4.header("Retry-After")
+
+
+def test_portal_code_time_does_not_reveal_contacts():
+    """Median time of 20 sends for contacts and 20 for strangers (each a new
+    address, so no limit applies); printed, and checked to be within noise."""
+    account = portal_account(resend_cooldown=0)
+    contacts = [account.add_contact() for _ in range(20)]
+    known, unknown = [], []
+    for contact in contacts:
+        for target, email_addr in ((known, contact.email), (unknown, unique_email("nobody"))):
+            t = time.perf_counter()
+            resp = api(account, "code", {"email": email_addr})
+            target.append((time.perf_counter() - t) * 1000)
+            assert resp.status == 200, resp
+    k, u = statistics.median(known), statistics.median(unknown)
+    print(f"     portal login/code median: known {k:.2f} ms, unknown {u:.2f} ms,"
+          f" difference {k - u:+.2f} ms")
+    assert abs(k - u) < max(5.0, 0.5 * max(k, u)), (k, u)
+
+
+def test_portal_send_limit_per_client_address():
+    account = portal_account(limits={"verifies_per_ip": 3})
+    answers = [api(account, "code", {"email": unique_email()}).status for _ in range(4)]
+    assert answers == [200, 200, 200, 429], answers
+
+
+def test_portal_verify_answers_alike_for_unknown_address_and_wrong_code():
+    account = portal_account()
+    contact = account.add_contact()
+    code = login_code(account, contact)
+    wrong = "000000" if code != "000000" else "111111"
+    a = api(account, "verify", {"email": contact.email, "code": wrong})
+    b = api(account, "verify", {"email": unique_email("nobody"), "code": code})
+    assert_error(a, 400, 13010, "Passcode not found.")
+    assert a.body == b.body
+    assert a.header("Access-Control-Allow-Origin") == ORIGIN
+
+
+# ---------------------------------------------------------------- tickets
+
+def test_portal_ticket_exchanged_once_for_uuid_and_token():
+    account = portal_account()
+    contact = account.add_contact()
+    code = login_code(account, contact)
+    resp = api(account, "verify", {"email": contact.email, "code": code})
+    assert resp.status == 200, resp
+    data = resp.json()["data"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", data["ticket"])
+    assert 0 < data["expires_in"] <= 300
+    assert data["redirect_url"] == f"{PORTAL_URL}?ticket={data['ticket']}"
+    stored = query("SELECT ticket_hash FROM cv.login_tickets WHERE account_id = %s", (account.id,))
+    assert len(stored) == 1 and data["ticket"].encode() not in bytes(stored[0][0])
+    first = exchange(account.key, data["ticket"])
+    assert first.status == 200, first
+    got = first.json()["data"]
+    assert got["uuid"] == contact.uuid
+    _, claims = jwt_verify(got["auth_token"], account.token_secret)
+    assert claims["sub"] == contact.uuid and claims["email_verified"] is True
+    again = exchange(account.key, data["ticket"])
+    assert_error(again, 400, 1410, "The login ticket is invalid or has expired.")
+    codes = [r[1] for r in contact.events()]
+    assert 5010 in codes and 5011 in codes
+
+
+def test_portal_ticket_expired_is_refused():
+    account = portal_account()
+    contact = account.add_contact()
+    ticket = ticket_for(account, contact)
+    execute("UPDATE cv.login_tickets SET expires_at = now() - interval '1 second'"
+            " WHERE account_id = %s", (account.id,))
+    assert_error(exchange(account.key, ticket), 400, 1410,
+                 "The login ticket is invalid or has expired.")
+
+
+def test_portal_ticket_of_another_account_is_refused_and_kept():
+    account = portal_account()
+    other = portal_account()
+    contact = account.add_contact()
+    ticket = ticket_for(account, contact)
+    assert_error(exchange(other.key, ticket), 400, 1410,
+                 "The login ticket is invalid or has expired.")
+    assert exchange(account.key, ticket).status == 200
+
+
+def test_portal_ticket_exchange_needs_api_key_and_ticket():
+    account = portal_account()
+    resp = request("POST", f"{API}/login-ticket", {"ticket": "x" * 43})
+    assert resp.status == 401, resp
+    resp = request("POST", f"{API}/login-ticket", {}, key=account.key)
+    assert_error(resp, 400, 1003, "Invalid input.", {"ticket": ["The ticket field is required."]})
+
+
+def test_portal_ticket_lifetime_is_at_most_five_minutes():
+    account = portal_account()
+    try:
+        execute("UPDATE cv.user_apps SET ticket_ttl = 301 WHERE account_id = %s", (account.id,))
+    except Exception as e:
+        assert "ticket_ttl" in str(e)
+    else:
+        raise AssertionError("a ticket_ttl of 301 s was accepted")
+
+
+def test_portal_verify_with_link_token():
+    account = portal_account()
+    contact = account.add_contact()
+    assert api(account, "code", {"email": contact.email}).status == 200
+    text = text_part(wait_for_mail(contact.email))
+    m = re.search(r"/login/" + re.escape(account.public_id) + r"\?token=([A-Za-z0-9_-]{43})", text)
+    assert m, text
+    resp = api(account, "verify", {"token": m.group(1)})
+    assert resp.status == 200, resp
+    assert exchange(account.key, resp.json()["data"]["ticket"]).json()["data"]["uuid"] == contact.uuid
+    resp = api(account, "verify", {"token": m.group(1)})
+    assert_error(resp, 400, 13010, "Passcode not found.")
+
+
+# ---------------------------------------------------------------- the hosted page
+
+class Browser:
+    """Plain forms, no JavaScript: keeps the cv_csrf cookie like a browser."""
+
+    def __init__(self, account, lang=None):
+        self.account = account
+        self.cookie = None
+        self.lang = lang
+
+    def _headers(self):
+        h = {}
+        if self.cookie:
+            h["Cookie"] = f"cv_csrf={self.cookie}"
+        if self.lang:
+            h["Accept-Language"] = self.lang
+        return h
+
+    def _keep_cookie(self, resp):
+        for value in resp.headers.get_all("Set-Cookie") or []:
+            m = re.match(r"cv_csrf=([A-Za-z0-9_-]+);", value)
+            if m:
+                self.cookie = m.group(1)
+
+    def get(self, query=""):
+        resp = request("GET", f"/login/{self.account.public_id}{query}", headers=self._headers())
+        self._keep_cookie(resp)
+        return resp
+
+    def post(self, fields):
+        resp = request("POST", f"/login/{self.account.public_id}", urllib.parse.urlencode(fields),
+                       content_type="application/x-www-form-urlencoded", headers=self._headers())
+        self._keep_cookie(resp)
+        return resp
+
+
+def page_text(resp):
+    return resp.body.decode("utf-8")
+
+
+def form_field(resp, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page_text(resp))
+    assert m, f"no field {name} in:\n{page_text(resp)}"
+    return html.unescape(m.group(1))
+
+
+def assert_page_headers(resp, frame_ancestors="'none'"):
+    csp = resp.header("Content-Security-Policy")
+    assert csp, resp
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'", csp
+    assert "unsafe-inline" not in csp
+    assert directives["frame-ancestors"] == frame_ancestors, csp
+    assert resp.header("Referrer-Policy") == "no-referrer"
+    assert resp.header("X-Content-Type-Options") == "nosniff"
+    assert "<script>" not in page_text(resp) and " on" + "click=" not in page_text(resp)
+
+
+def test_portal_page_security_headers_on_every_page():
+    account = portal_account(frame_ancestors="https://shop.example.com")
+    browser = Browser(account)
+    first = browser.get()
+    assert first.status == 200 and first.header("Content-Type").startswith("text/html")
+    assert_page_headers(first, "https://shop.example.com")
+    assert "form-action 'self' https://shop.example.com" in first.header("Content-Security-Policy")
+    bad = browser.post({"csrf": form_field(first, "csrf"), "step": "email", "email": "nope"})
+    assert bad.status == 200 and "Please enter a valid email address." in page_text(bad)
+    assert_page_headers(bad, "https://shop.example.com")
+    missing = request("GET", "/login/pa_doesnotexist0000")
+    assert missing.status == 404
+    assert missing.header("Referrer-Policy") == "no-referrer"
+    assert "frame-ancestors 'none'" in missing.header("Content-Security-Policy")
+
+
+def test_portal_page_refuses_post_without_valid_csrf():
+    account = portal_account()
+    contact = account.add_contact()
+    browser = Browser(account)
+    page = browser.get()
+    token = form_field(page, "csrf")
+    # No cookie (a cross-site form post), a forged token, another app's token.
+    stranger = Browser(account)
+    assert stranger.post({"csrf": token, "step": "email", "email": contact.email}).status == 403
+    assert browser.post({"csrf": "1." + "A" * 43, "step": "email",
+                         "email": contact.email}).status == 403
+    assert browser.post({"step": "email", "email": contact.email}).status == 403
+    other = portal_account()
+    assert Browser(other).post({"csrf": token, "step": "email",
+                                "email": contact.email}).status == 403
+    assert outbox_rows(account) == 0
+
+
+def test_portal_page_no_javascript_code_flow():
+    account = portal_account()
+    contact = account.add_contact()
+    browser = Browser(account)
+    page = browser.get()
+    assert browser.cookie, "no cv_csrf cookie"
+    assert 'autocomplete="email"' in page_text(page)
+    sent = browser.post({"csrf": form_field(page, "csrf"), "step": "email",
+                         "email": contact.email})
+    assert sent.status == 200, sent
+    body = page_text(sent)
+    assert 'autocomplete="one-time-code"' in body and 'inputmode="numeric"' in body
+    assert '<label for="code">' in body and 'role="alert"' in body
+    assert 'data-wait="60"' in body, "the resend countdown starts at the cooldown"
+    code = mail_code(wait_for_mail(contact.email))
+    spaced = code[:3] + " " + code[3:]     # pasted with a space
+    done = browser.post({"csrf": form_field(sent, "csrf"), "step": "code", "email": contact.email,
+                         "code": spaced})
+    assert done.status == 303, done
+    location = done.header("Location")
+    assert location.startswith(PORTAL_URL + "?ticket="), location
+    ticket = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["ticket"][0]
+    assert exchange(account.key, ticket).json()["data"]["uuid"] == contact.uuid
+
+
+def test_portal_page_wrong_code_and_unknown_address_look_alike():
+    account = portal_account()
+    contact = account.add_contact()
+    browser = Browser(account)
+    page = browser.get()
+    csrf = form_field(page, "csrf")
+    known = browser.post({"csrf": csrf, "step": "email", "email": contact.email})
+    unknown = browser.post({"csrf": csrf, "step": "email", "email": "stranger@example.com"})
+    strip = lambda r: re.sub(r'value="\d+\.[^"]+"|nonce="[^"]+"|[\w.+-]+@example\.com', "",
+                             page_text(r))
+    assert known.status == unknown.status == 200
+    assert strip(known) == strip(unknown)
+    wrong = browser.post({"csrf": csrf, "step": "code", "email": contact.email, "code": "12"})
+    assert wrong.status == 200
+    assert "That code is not right" in page_text(wrong)
+
+
+def test_portal_page_link_asks_before_it_logs_in():
+    account = portal_account()
+    contact = account.add_contact()
+    assert api(account, "code", {"email": contact.email}).status == 200
+    text = text_part(wait_for_mail(contact.email))
+    m = re.search(r"/login/" + re.escape(account.public_id) + r"(\?token=[A-Za-z0-9_-]{43})", text)
+    assert m, text
+    browser = Browser(account)
+    for _ in range(2):      # a mail scanner, then the person
+        shown = browser.get(m.group(1))
+        assert shown.status == 200 and 'name="step" value="link"' in page_text(shown)
+    assert contact.live_passcode()[4] is None, "GET consumed the link"
+    head = request("HEAD", f"/login/{account.public_id}{m.group(1)}")
+    assert head.status == 200 and contact.live_passcode()[4] is None
+    done = browser.post({"csrf": form_field(shown, "csrf"), "step": "link",
+                         "token": form_field(shown, "token")})
+    assert done.status == 303 and done.header("Location").startswith(PORTAL_URL + "?ticket=")
+    again = browser.get(m.group(1))
+    assert "has been used or has expired" in page_text(again)
+
+
+def test_portal_page_speaks_the_contacts_language():
+    account = portal_account()
+    de = Browser(account, lang="de-AT,de;q=0.9,en;q=0.5").get()
+    assert '<html lang="de">' in page_text(de) and "Anmelden" in page_text(de)
+    fallback = Browser(account, lang="fr-CH, fr;q=0.9").get()
+    assert '<html lang="en">' in page_text(fallback)
+
+
+def test_portal_ticket_survives_a_missing_account_secret():
+    account = portal_account()
+    contact = account.add_contact()
+    ticket = ticket_for(account, contact)
+    execute("UPDATE cv.accounts SET token_secret = NULL WHERE id = %s", (account.id,))
+    assert_error(exchange(account.key, ticket), 400, 1053, "Account secret is invalid")
+    execute("UPDATE cv.accounts SET token_secret = %s WHERE id = %s",
+            (account.token_secret, account.id))
+    assert exchange(account.key, ticket).json()["data"]["uuid"] == contact.uuid
