@@ -130,6 +130,14 @@ set_key(struct cv_conf *conf, const char *key, const char *value, char *err, siz
 		*(key[0] == 'c' ? &conf->code_secret_len : &conf->access_token_key_len) = n / 2;
 		return 0;
 	}
+	if (strcmp(key, "trusted_proxies") == 0) {
+		if (cv_proxies_parse(value, &conf->trusted_proxies) != 0) {
+			fail(err, errlen, "line %d: trusted_proxies must be addresses or CIDR blocks",
+			     lineno);
+			return -1;
+		}
+		return 0;
+	}
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		if (strcmp(key, strings[i].name) == 0) {
 			if (set_string((char **)((char *)conf + strings[i].offset), value) != 0) {

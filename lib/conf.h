@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "client_addr.h"
+
 #define CV_SECRET_MIN 32   /* bytes: every HMAC key is at least 256 bits */
 #define CV_SECRET_MAX 64
 
@@ -27,6 +29,7 @@ struct cv_conf {
 	char         *smtp_username;
 	char         *smtp_password;
 	char         *mail_from;     /* default sender address */
+	struct cv_proxies trusted_proxies;  /* whose X-Forwarded-For is believed */
 };
 
 /* The path named by $CV_CONFIG; else cv.conf in the directory of the

@@ -24,22 +24,22 @@ static const struct {
 	int         retry_safe;  /* repeating it after a lost connection is harmless */
 } statements[CV_STMT__MAX] = {
 	[CV_STMT_SEND] = {"send",
-	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7)",
-	    7, 1},
+	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7, $8)",
+	    8, 1},
 	[CV_STMT_VERIFY] = {"verify",
 	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)", 5, 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
 	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
-	    " email_verified, extract(epoch FROM now())::bigint"
-	    " FROM cv.api_auth_token($1, $2::uuid, $3)", 3, 1},
+	    " email_verified, extract(epoch FROM now())::bigint, retry_after"
+	    " FROM cv.api_auth_token($1, $2::uuid, $3, $4)", 4, 1},
 	[CV_STMT_AUTHENTICATE] = {"authenticate",
-	    "SELECT result FROM cv.authenticate($1)", 1, 1},
+	    "SELECT result, retry_after FROM cv.authenticate_from($1, $2)", 2, 1},
 	[CV_STMT_HEALTH] = {"health", "SELECT 1", 0, 1},
 	[CV_STMT_OAUTH_CLIENT] = {"oauth_client",
 	    "SELECT client_found, secret_hash, token_ttl, usable, blocked_for, now_epoch"
 	    " FROM cv.oauth_client($1, $2)", 2, 1},
 	[CV_STMT_OAUTH_FAILED] = {"oauth_failed",
-	    "SELECT cv.oauth_client_failed($1)", 1, 0},
+	    "SELECT cv.auth_failed($1)", 1, 0},
 	[CV_STMT_UO_TENANT] = {"uo_tenant",
 	    "SELECT tenant_id, jwt_secret, jwt_issuer, jwt_audience, return_origins,"
 	    " account_active, now_epoch FROM cv.uo_tenant($1, $2, $3)", 3, 1},

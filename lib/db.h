@@ -14,10 +14,10 @@ enum cv_stmt {
 	CV_STMT_SEND,            /* cv.api_send(...) */
 	CV_STMT_VERIFY,          /* cv.api_verify(...) */
 	CV_STMT_AUTH_TOKEN,      /* cv.api_auth_token(...) */
-	CV_STMT_AUTHENTICATE,    /* cv.authenticate(key_hash) */
+	CV_STMT_AUTHENTICATE,    /* cv.authenticate_from(key_hash, addr) */
 	CV_STMT_HEALTH,          /* SELECT 1 */
 	CV_STMT_OAUTH_CLIENT,    /* cv.oauth_client(client_id, ip) */
-	CV_STMT_OAUTH_FAILED,    /* cv.oauth_client_failed(ip) */
+	CV_STMT_OAUTH_FAILED,    /* cv.auth_failed(addr) */
 	CV_STMT_UO_TENANT,       /* cv.uo_tenant(client, paper, group) */
 	CV_STMT_UO_SEND,         /* cv.uo_send(...) */
 	CV_STMT_UO_VERIFY,       /* cv.uo_verify(...) */

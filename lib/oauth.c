@@ -151,19 +151,27 @@ access_token(const struct cv_conf *conf, const char *client_id, long long now, l
 	return token;
 }
 
-/* Counts a failed client authentication from this address. */
+/* Counts a failed client authentication from this address: 401, or 429
+ * when the address had no failures left (then nothing was counted). */
 static enum cv_err
 client_failed(struct cv_request *req, struct cv_reply *reply)
 {
-	const char *params[] = {req->remote_addr};
+	const char *params[] = {req->client_addr};
 	enum cv_err err;
 	PGresult *res;
 
 	if ((res = cv_db_exec(CV_STMT_OAUTH_FAILED, params, &err)) == NULL)
 		return err;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		reply->retry_after = atoi(PQgetvalue(res, 0, 0));
+		reply->description = "Too many failed client authentications from this address.";
+		err = CV_ERR_TOO_MANY_ATTEMPTS;
+	} else {
+		reply->description = "Client authentication failed.";
+		err = CV_ERR_UNAUTHENTICATED;
+	}
 	PQclear(res);
-	reply->description = "Client authentication failed.";
-	return CV_ERR_UNAUTHENTICATED;
+	return err;
 }
 
 enum cv_err
@@ -192,7 +200,7 @@ cv_oauth_token(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		goto out;
 	}
 	params[0] = client.id;
-	params[1] = req->remote_addr;
+	params[1] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_OAUTH_CLIENT, params, &err)) == NULL)
 		goto out;
 	err = CV_ERR_INTERNAL;

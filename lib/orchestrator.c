@@ -322,7 +322,7 @@ cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply
 	params[0] = tenant.id;
 	params[1] = email;
 	params[2] = hash;
-	params[3] = req->remote_addr;
+	params[3] = req->client_addr;
 	params[4] = tenant.source;
 	params[5] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_VERIFY, params, &err)) == NULL)

@@ -241,7 +241,7 @@ cv_portal_send(const struct cv_conf *conf, const struct cv_request *req, const c
 		params[0] = public_id;
 		params[1] = email;
 		params[2] = origin;
-		params[3] = req->remote_addr;
+		params[3] = req->client_addr;
 		params[4] = lang;
 		params[5] = nc.sealed_hex;
 		params[6] = nc.code_hashes;
@@ -276,7 +276,7 @@ cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req, const
 	params[2] = code != NULL ? code_hash : NULL;
 	params[3] = token != NULL ? link_hash : NULL;
 	params[4] = origin;
-	params[5] = req->remote_addr;
+	params[5] = req->client_addr;
 	params[6] = ticket_hash;
 	params[7] = req->request_id;
 	if ((*res = cv_db_exec(CV_STMT_PORTAL_VERIFY, params, &err)) != NULL)

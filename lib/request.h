@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "client_addr.h"
 #include "error.h"
 
 #define CV_BODY_MAX (64 * 1024)
@@ -20,6 +21,7 @@ struct cv_request {
 	const char         *path_info;      /* PATH_INFO without leading '/', never NULL */
 	const char         *authorization;  /* HTTP_AUTHORIZATION or NULL */
 	const char         *remote_addr;    /* REMOTE_ADDR, never NULL */
+	char                client_addr[CV_CLIENT_ADDR_MAX]; /* for limits (client_addr.h) */
 	char                request_id[CV_REQUEST_ID_MAX + 1];
 	char                credential[65]; /* for cv.authenticate (auth.h), or "" */
 	struct json_object *body;           /* the fields; an empty object without a body */

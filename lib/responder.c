@@ -70,6 +70,8 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	memset(&reply, 0, sizeof(reply));
 	reply.dialect = ep->dialect;
 	err = cv_request_read(&req, allowed && ep->read_body && strcmp(method, "POST") == 0);
+	cv_client_addr(&conf->trusted_proxies, req.remote_addr, getenv("HTTP_X_FORWARDED_FOR"),
+	               req.client_addr);
 	if (err == CV_OK && !allowed) {
 		allow_header(ep->methods, allow, sizeof(allow));
 		reply.allow = allow;
@@ -89,7 +91,7 @@ serve(const struct cv_endpoint *ep, const struct cv_conf *conf)
 	if (ep->authenticated && req.credential[0] != '\0' &&
 	    (err == CV_ERR_INVALID_INPUT || err == CV_ERR_UNSUPPORTED_MEDIA ||
 	     err == CV_ERR_BODY_TOO_LARGE)) {
-		enum cv_err auth = cv_auth_check(req.credential);
+		enum cv_err auth = cv_auth_check(req.credential, req.client_addr, &reply.retry_after);
 
 		if (auth != CV_OK)
 			err = auth;

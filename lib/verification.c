@@ -148,7 +148,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 {
 	char emailbuf[CV_EMAIL_MAX + 1], message[CV_EMAIL_MAX + 128];
 	struct cv_new_code nc;
-	const char *email, *params[7];
+	const char *email, *params[8];
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
 
@@ -164,6 +164,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 	params[4] = nc.link_hash;
 	params[5] = conf->public_url;
 	params[6] = req->request_id;
+	params[7] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
 		goto out;
 	if ((err = cv_db_result(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
@@ -203,7 +204,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 	params[0] = req->credential;
 	params[1] = email;
 	params[2] = code_hash;
-	params[3] = req->remote_addr;
+	params[3] = req->client_addr;
 	params[4] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_VERIFY, params, &err)) == NULL)
 		goto out;
@@ -274,17 +275,20 @@ enum cv_err
 cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
                            struct cv_reply *reply)
 {
-	const char *params[3];
+	const char *params[4];
 	enum cv_err err = CV_ERR_INTERNAL;
 	PGresult *res = NULL;
 
 	params[0] = req->credential;
 	params[1] = cv_uuid_valid(req->path_info) ? req->path_info : NULL;
 	params[2] = req->request_id;
+	params[3] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
 		return err;
 	if ((err = cv_db_result(res)) == CV_OK)
 		err = cv_contact_token_reply(conf, res, reply);
+	else if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
 	PQclear(res);
 	return err;
 }

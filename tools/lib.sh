@@ -17,11 +17,11 @@ CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
 	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium nodejs)
+	chromium nodejs multiwatch valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
-# order.  Responders are not our children (spawn-fcgi forks and exits), so
-# liveness is read from /proc rather than from `wait`.
+# order.  Liveness is read from /proc rather than from `wait`: not every
+# process is our child (tools/bench's fcgiwrap: spawn-fcgi forks and exits).
 CV_PID_NAMES=()
 CV_PIDS=()
 CV_PG_STARTED=0
@@ -184,6 +184,7 @@ cv_copy_bins() {
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
 # readable by root and the service user's group only (the programs refuse a
 # world-readable file).  Replaced atomically: running programs may read it.
+# $CV_TRUSTED_PROXIES, when set, becomes trusted_proxies.
 cv_write_config() {
 	local base=$1 secret=$2 smtp=${3-} tmp="$CV_STATE/.cv.conf.$$"
 	(
@@ -196,6 +197,7 @@ cv_write_config() {
 			printf 'public_url = %s\n' "$base"
 			printf 'mail_dir = %s\n' "$CV_STATE/mail"
 			[ -z "$smtp" ] || printf 'smtp_url = %s\n' "$smtp"
+			[ -z "${CV_TRUSTED_PROXIES-}" ] || printf 'trusted_proxies = %s\n' "$CV_TRUSTED_PROXIES"
 		} >"$tmp"
 	)
 	chown "root:$CV_USER" "$tmp" && chmod 0640 "$tmp" && mv -f "$tmp" "$CV_STATE/cv.conf"
@@ -315,28 +317,38 @@ cv_migrate() {
 # PostgreSQL backends and lengthen p99.
 CV_DEFAULT_WORKERS=4
 
-# cv_start_responders: one spawn-fcgi per endpoint, ${CV_WORKERS:-4}
-# processes each, as the service user, with CV_CONFIG (and any sanitizer
-# options) in their environment.  spawn-fcgi points a forked child's stderr
-# to /dev/null, so a tiny sh restores it to log/NAME.log and execs the
-# responder (same PID, argv[0] the binary's path).
+# cv_start_responders: per endpoint, spawn-fcgi opens the socket and drops
+# to the service user, then (-n: in the foreground, exec) becomes multiwatch,
+# which forks ${CV_WORKERS:-4} responders sharing the socket and restarts any
+# that dies (a crash, a kill -9); SIGTERM to multiwatch stops them all.  We
+# remember multiwatch's PID; CV_CONFIG (and any sanitizer options) reach the
+# responders through the environment, their stderr goes to log/NAME.log.
 cv_start_responders() {
-	local name pid n=0 pids
+	local name pid n=0 deadline pids=()
 	for name in "${CV_RESPONDERS[@]}"; do
-		rm -f "$CV_STATE/run/$name.sock" "$CV_STATE/run/$name.pid"
-		CV_CONFIG="$CV_STATE/cv.conf" spawn-fcgi -s "$CV_STATE/run/$name.sock" -M 0660 \
-			-U "$CV_USER" -G "$CV_USER" -u "$CV_USER" -g "$CV_USER" \
-			-F "${CV_WORKERS:-$CV_DEFAULT_WORKERS}" -P "$CV_STATE/run/$name.pid" -d "$CV_STATE" \
-			-- /bin/sh -c 'exec "$0" 2>>"$1"' "$CV_STATE/bin/$name" "$CV_STATE/log/$name.log" \
-			>>"$CV_STATE/log/spawn-fcgi.log" 2>&1 || {
-			cat "$CV_STATE/log/spawn-fcgi.log" >&2
-			return 1
-		}
-		pids=$(cat "$CV_STATE/run/$name.pid" 2>/dev/null)
-		[ -n "$pids" ] || pids=$(pgrep -f -x "$CV_STATE/bin/$name")
-		for pid in $pids; do
-			cv_remember "responder-$name" "$pid"
-			n=$((n + 1))
+		rm -f "$CV_STATE/run/$name.sock"
+		(
+			cd "$CV_STATE" &&
+				CV_CONFIG="$CV_STATE/cv.conf" exec spawn-fcgi -n -s "$CV_STATE/run/$name.sock" \
+					-M 0660 -U "$CV_USER" -G "$CV_USER" -u "$CV_USER" -g "$CV_USER" \
+					-- /usr/bin/multiwatch -f "${CV_WORKERS:-$CV_DEFAULT_WORKERS}" -s TERM \
+					-- "$CV_STATE/bin/$name"
+		) </dev/null >>"$CV_STATE/log/$name.log" 2>&1 &
+		pids+=($!)
+		cv_remember "responder-$name" $!
+	done
+	# Ready when every socket exists (spawn-fcgi binds before it execs).
+	deadline=$((SECONDS + 10))
+	for name in "${CV_RESPONDERS[@]}"; do
+		pid=${pids[$n]}
+		n=$((n + 1))
+		until [ -S "$CV_STATE/run/$name.sock" ]; do
+			cv_pid_alive "$pid" && [ $SECONDS -lt $deadline ] || {
+				cv_say "responder $name did not start"
+				tail -n 20 "$CV_STATE/log/$name.log" >&2
+				return 1
+			}
+			sleep 0.05
 		done
 	done
 	[ $n -gt 0 ] || { cv_say "no responder started"; return 1; }

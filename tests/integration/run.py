@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """run.py - the integration test runner (tools/test calls it).
 
-    /usr/bin/python3 tests/integration/run.py [--mode smtp|dir|mailer|apache] [-k SUBSTRING] [--list]
+    /usr/bin/python3 tests/integration/run.py [--mode smtp|dir|mailer|apache|faults] [-k SUBSTRING] [--list]
 
 Finds the modules tests/integration/test_*.py and their functions test_*, and
 runs, one after the other, those meant for the mode: a test (function
 attribute) or module (module attribute) says MODE = "dir", "smtp", "mailer",
 "apache" (tools/test has Apaches in front, CV_APACHE_*_URL) or a tuple of them; without one it runs in smtp mode only, because the dir
 run happens after tools/test switched the mailer to writing .eml files, and
-the mailer run after it stopped the mailer so that tests run their own.  -k
+the mailer run after it stopped the mailer so that tests run their own.
+"faults" comes last (with the mailer stopped): its tests kill the database
+and responders.  -k
 keeps the tests whose "module.function" name contains SUBSTRING.
 
 Prints "ok   NAME" or "FAIL NAME: REASON" plus the traceback per test, and as
@@ -80,7 +82,7 @@ def first_line(exc):
 
 def main():
     parser = argparse.ArgumentParser(description="contact-verify integration tests")
-    parser.add_argument("--mode", choices=("smtp", "dir", "mailer", "apache"),
+    parser.add_argument("--mode", choices=("smtp", "dir", "mailer", "apache", "faults"),
                         default=os.environ.get("CV_MAILER_MODE") or "smtp",
                         help="how the running mailer delivers, or mailer: none runs"
                              " (default: $CV_MAILER_MODE or smtp)")
@@ -112,6 +114,7 @@ def main():
         print(f"{passed} passed, {failed} failed", flush=True)
         return 2
 
+    stack.auth_limit(stack.SUITE_AUTH_FAILURES)
     signal.signal(signal.SIGALRM, on_alarm)
     start = time.monotonic()
     for name, func in selected:

@@ -335,6 +335,10 @@ class Account:
         return Contact(self, cid, cuuid, email_addr)
 
 
+# Limits no load reaches, for tests that are not about limits but send many requests.
+NO_LIMITS = {"sends_per_hour": 1000000, "verifies_per_email": 1000000, "verifies_per_ip": 1000000}
+
+
 def create_account(status="active", token_secret=True, token_ttl=None, user_app=True,
                    limits=None, **app):
     """An account with one API key (account.key) and, unless user_app is
@@ -373,6 +377,7 @@ def cleanup():
     """Deletes the accounts made since the last call (and so everything of
     theirs), once their queued mail is delivered (at most 3 s), so the
     mailer never works on rows that vanish under it."""
+    relax_auth_limit()
     ids = list(_created_accounts)
     del _created_accounts[:]
     if not ids:
@@ -391,6 +396,30 @@ def cleanup():
 def forget_created():
     """Keeps the accounts made so far (after a failed test)."""
     del _created_accounts[:]
+    relax_auth_limit()
+
+
+# The suite's allowance of failed authentications per client address: every
+# test comes from 127.0.0.1 and many present wrong keys on purpose, so the
+# suite runs with a generous limit (run.py sets it), and the tests of the
+# limit itself set theirs with auth_limit().
+SUITE_AUTH_FAILURES = 1000000
+_auth_limit_set = False
+
+
+def auth_limit(max_failures, window_seconds=900):
+    """Sets cv.auth_limits and forgets every address's failures; cleanup()
+    restores the suite's limit."""
+    global _auth_limit_set
+    _auth_limit_set = max_failures != SUITE_AUTH_FAILURES
+    execute("UPDATE cv.auth_limits SET max_failures = %s, window_seconds = %s",
+            (max_failures, window_seconds))
+    execute("DELETE FROM cv.rate_counters WHERE bucket LIKE 'auth:%%'")
+
+
+def relax_auth_limit():
+    if _auth_limit_set:
+        auth_limit(SUITE_AUTH_FAILURES)
 
 
 # ---------------------------------------------------------------- mail
@@ -654,7 +683,7 @@ def service_user():
 
 
 def run_cgi(program, method="POST", body=b"", content_type=None, key=None, path_info=None,
-            config_path=None, as_root=False, content_length=None):
+            config_path=None, as_root=False, content_length=None, extra_env=None):
     """Runs $CV_BIN_DIR/program once as a plain CGI program (as the service
     user) and parses its output "Status: NNN ...\\r\\nheaders\\r\\n\\r\\nbody"."""
     if isinstance(body, (dict, list)):
@@ -680,6 +709,7 @@ def run_cgi(program, method="POST", body=b"", content_type=None, key=None, path_
         cgi_env["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     if path_info is not None:
         cgi_env["PATH_INFO"] = path_info
+    cgi_env.update(extra_env or {})
     for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if name in os.environ:
             cgi_env[name] = os.environ[name]

@@ -1,0 +1,81 @@
+"""Hostile input (SPEC 5): the corpus of corpus.py -- about 240 malformed,
+oversize and ill-authenticated requests to every endpoint, through nginx --
+never gets a 5xx, and every answer is in the envelope of its endpoint's
+dialect (nginx's own refusals of malformed HTTP in the service's JSON
+envelope).  Afterwards every responder still serves."""
+import json
+
+from corpus import corpus, send_raw
+from stack import create_account, expect, request, send
+from test_oauth import add_client
+from test_orchestrator import Tenant
+
+LEGACY_KEYS = {"Code", "Errors", "Result", "SessionId", "RequestId"}
+
+
+def contact_error(doc, status):
+    return (isinstance(doc, dict) and set(doc) - {"errors"} == {"message", "code", "status_code"}
+            and doc["status_code"] == status and isinstance(doc["code"], int)
+            and isinstance(doc["message"], str) and doc["message"])
+
+
+def uo_envelope(doc):
+    return (isinstance(doc, dict) and list(doc) == ["message", "meta"]
+            and isinstance(doc["message"], dict)
+            and list(doc["message"]) == ["code", "text", "type"])
+
+
+def envelope_problem(entry, status, headers, body):
+    """None when the answer is in a documented envelope, else why not."""
+    dialect = entry.endpoint.dialect
+    ctype = headers.get("content-type", "")
+    if dialect == "html" and ctype.startswith("text/html"):
+        return None if b"<html" in body.lower() else "an HTML answer without a page"
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return f"not JSON ({ctype}): {body[:120]!r}"
+    if not ctype.startswith("application/json"):
+        return f"JSON with Content-Type {ctype!r}"
+    if entry.http_level and contact_error(doc, status):
+        return None     # nginx refused the HTTP request itself
+    ok = {
+        "contact": lambda: contact_error(doc, status) or (status < 400 and "data" in doc),
+        "health": lambda: contact_error(doc, status) or (status < 400 and "status" in doc),
+        "html": lambda: contact_error(doc, status),
+        "oauth": lambda: (set(doc) == {"error", "error_description"} if status >= 400
+                          else "access_token" in doc),
+        "uo": lambda: uo_envelope(doc),
+        # nginx's 413 for the legacy path is the v4 envelope (nginx.conf.example).
+        "uo_legacy": lambda: set(doc) == LEGACY_KEYS or (status == 413 and uo_envelope(doc)),
+    }[dialect]()
+    return None if ok else f"not the {dialect} envelope: {doc!r:.200}"
+
+
+def test_hostile_corpus_gets_4xx_in_the_envelope_and_never_5xx():
+    account = create_account()
+    contact = account.add_contact()
+    tenant = Tenant(account)
+    client_id, _ = add_client(account)
+    entries = corpus(account.key, tenant.headers(), contact.email, contact.uuid, client_id)
+    assert len(entries) >= 200, len(entries)
+    problems = []
+    for entry in entries:
+        try:
+            status, headers, body = send_raw(entry.raw)
+        except Exception as e:      # a hang or a dropped connection is a failure too
+            problems.append(f"{entry.name}: {type(e).__name__}: {e}")
+            continue
+        if status >= 500:
+            problems.append(f"{entry.name}: {status} {body[:150]!r}")
+            continue
+        if entry.must_fail and status < 400:
+            problems.append(f"{entry.name}: accepted ({status})")
+        why = envelope_problem(entry, status, headers, body)
+        if why:
+            problems.append(f"{entry.name}: {status} {why}")
+    print(f"     {len(entries)} hostile requests", flush=True)
+    assert not problems, f"{len(problems)} of {len(entries)}:\n" + "\n".join(problems[:60])
+    # Nothing crashed: every endpoint still answers from the database.
+    expect(request("GET", "/healthz"), 200)
+    expect(send(account.key, contact.email), 200)
