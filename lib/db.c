@@ -74,8 +74,8 @@ static const struct {
 	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", 8, 0},
 	[CV_STMT_LOGIN_TICKET] = {"login_ticket",
 	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
-	    " email_verified, extract(epoch FROM now())::bigint"
-	    " FROM cv.api_login_ticket($1, $2, $3)", 3, 0},
+	    " email_verified, extract(epoch FROM now())::bigint, retry_after"
+	    " FROM cv.api_login_ticket($1, $2, $3, $4)", 4, 0},
 };
 
 static PGconn *conn;

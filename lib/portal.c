@@ -460,7 +460,7 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 {
 	char ticketbuf[CV_CODE_INPUT_MAX + 1], hash[65];
 	unsigned char digest[CV_SHA256_LEN];
-	const char *ticket, *params[3];
+	const char *ticket, *params[4];
 	enum cv_err err;
 	PGresult *res;
 
@@ -473,6 +473,7 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 	params[0] = req->credential;
 	params[1] = hash;
 	params[2] = req->request_id;
+	params[3] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_LOGIN_TICKET, params, &err)) == NULL)
 		return err;
 	if ((err = cv_db_result(res)) == CV_OK) {
@@ -483,7 +484,8 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 			                       json_object_new_string(PQgetvalue(res, 0, 4)));
 			err = cv_contact_token_reply(conf, res, reply);
 		}
-	}
+	} else if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
+		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
 	PQclear(res);
 	return err;
 }

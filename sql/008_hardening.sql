@@ -83,6 +83,7 @@ END
 $$;
 
 DROP FUNCTION cv.api_send(text, text, text, text[], text, text, text);
+DROP FUNCTION cv.api_auth_token(text, uuid, text);
 DROP FUNCTION cv.oauth_client(bigint, text);
 DROP FUNCTION cv.oauth_client_failed(text);
 DROP FUNCTION cv.auth_failure_limit();
@@ -177,9 +178,7 @@ END
 $$;
 
 -- GET .../auth-token/{uuid} (as in 007) from client address p_ip; 1029
--- with retry_after when the address is blocked.  007's three-argument
--- cv.api_auth_token stays (no address, nothing counted) for callers that
--- authenticated on their own.
+-- with retry_after when the address is blocked.
 CREATE FUNCTION cv.api_auth_token(p_key_hash text, p_contact_uuid uuid, p_request text,
                                   p_ip text,
                                   OUT result integer, OUT account_uuid uuid,

@@ -268,22 +268,26 @@ BEGIN
 END
 $$;
 
--- POST .../login-ticket: the business's backend exchanges a ticket of its
--- own account, once, before it expires, for what cv.api_auth_token gives
--- for the ticket's contact (the same columns, so the program signs the
--- token the same way).  result: 0, 1001, 3000, 7002, 1410 (unknown, used,
--- expired or another account's ticket), 1053 (the ticket stays unused).
+-- POST .../login-ticket: the business's backend, from client address p_ip,
+-- exchanges a ticket of its own account, once, before it expires, for what
+-- cv.api_auth_token gives for the ticket's contact (the same columns, so the
+-- program signs the token the same way).  result: 0, 1001, 3000, 7002, 1029
+-- (the address is blocked: 008's failed authentications; retry_after),
+-- 1410 (unknown, used, expired or another account's ticket), 1053 (the
+-- ticket stays unused).
 CREATE FUNCTION cv.api_login_ticket(p_key_hash text, p_ticket_hash text, p_request text,
+                                    p_ip text,
                                     OUT result integer, OUT account_uuid uuid,
                                     OUT token_secret text, OUT token_ttl integer,
                                     OUT contact_uuid uuid, OUT email text,
-                                    OUT email_verified boolean)
+                                    OUT email_verified boolean, OUT retry_after integer)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
 	t cv.login_tickets%ROWTYPE;
 BEGIN
-	auth := cv.authenticate(p_key_hash);
+	auth := cv.authenticate_from(p_key_hash, p_ip);
+	retry_after := auth.retry_after;
 	IF auth.result <> 0 THEN
 		result := auth.result;
 		RETURN;
@@ -296,9 +300,10 @@ BEGIN
 		result := 1410;
 		RETURN;
 	END IF;
-	SELECT a.* INTO result, account_uuid, token_secret, token_ttl, contact_uuid, email,
-	                email_verified
-	  FROM cv.contacts c, cv.api_auth_token(p_key_hash, c.uuid, p_request) a
+	SELECT a.result, a.account_uuid, a.token_secret, a.token_ttl, a.contact_uuid, a.email,
+	       a.email_verified
+	  INTO result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified
+	  FROM cv.contacts c, cv.api_auth_token(p_key_hash, c.uuid, p_request, p_ip) a
 	 WHERE c.id = t.contact_id;
 	-- api_auth_token relaxes the commit for its audit event; spending a
 	-- ticket must survive a crash.

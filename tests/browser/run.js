@@ -99,8 +99,17 @@ async function waitForMail(to) {
 					continue;   /* not complete yet */
 				}
 				seenMail.add(file);
-				const part = raw.slice(start).split(/\r?\n\r?\n/).slice(1).join('\n\n');
-				return part.slice(0, part.search(/\n--/));
+				const [head, ...rest] = raw.slice(start).split(/\r?\n\r?\n/);
+				let part = rest.join('\n\n');
+				part = part.slice(0, part.search(/\n--/));
+				/* The mailer uses quoted-printable when a line is long or the text
+				 * holds "=_" (a token may start with "_" after "?token="). */
+				if (/^Content-Transfer-Encoding:\s*quoted-printable/mi.test(head)) {
+					part = Buffer.from(part.replace(/=\r?\n/g, '')
+						.replace(/=([0-9A-F]{2})/g, (m, h) => String.fromCharCode(parseInt(h, 16))),
+					'latin1').toString('utf8');
+				}
+				return part;
 			}
 		}
 		if (Date.now() > deadline) {

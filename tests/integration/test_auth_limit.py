@@ -176,3 +176,22 @@ def test_auth_limit_defaults():
     assert defaults == {"max_failures": "10", "window_seconds": "900"}, defaults
     assert not query("SELECT 1 FROM information_schema.tables"
                      " WHERE table_schema = 'cv' AND table_name = 'auth_failures'")
+
+
+def test_login_ticket_exchange_counts_failed_keys_and_keeps_the_ticket():
+    # The portal's ticket exchange (README "Login portal") is authenticated
+    # with the API key like the rest: wrong keys use up the allowance, and a
+    # blocked address spends nothing, not even with the right key.
+    from test_portal import exchange, portal_account, ticket_for
+    auth_limit(2, 900)
+    account = portal_account()
+    contact = account.add_contact()
+    ticket = ticket_for(account, contact)
+    a = fresh_addr()
+    path = f"{API}/login-ticket"
+    for _ in range(2):
+        assert_error(request("POST", path, {"ticket": ticket}, key=bad_key(), **frm(a)),
+                     401, 1001, "Unauthenticated.")
+    assert_limited(request("POST", path, {"ticket": ticket}, key=account.key, **frm(a)), 900)
+    got = exchange(account.key, ticket)
+    assert got.status == 200 and got.json()["data"]["uuid"] == contact.uuid, got
