@@ -13,6 +13,11 @@
 --                JWT of its Users Orchestrator tenant, whose three codes
 --                are all BENCH)
 --   BENCH_THREADS  wrk's -t, so that the threads share the items out
+-- Every request of the endpoints comes from a client address of its own
+-- (X-Forwarded-For 10.x.y.z from the item's number; tools/bench trusts
+-- 127.0.0.1 as a proxy), as traffic from many users does: otherwise every
+-- request would update the one per-address counter row of 127.0.0.1 and
+-- wait for the row lock of the one before.
 -- Requests go to the path of the URL given to wrk.  Every thread takes
 -- every BENCH_THREADS-th item, so no item (a verify code above all) is sent
 -- twice until the list is used up; then it starts over.  All requests are
@@ -34,9 +39,11 @@ local function json_string(s)
 	return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
 end
 
-local function build(item, key)
-	local auth = { ["Authorization"] = "Bearer " .. key }
-	local json = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json" }
+local function build(item, key, n)
+	local from = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+	local auth = { ["Authorization"] = "Bearer " .. key, ["X-Forwarded-For"] = from }
+	local json = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+		["X-Forwarded-For"] = from }
 	if mode == "select" then
 		return wrk.format("GET", wrk.path .. "?id=" .. item)
 	elseif mode == "send" then
@@ -53,13 +60,14 @@ local function build(item, key)
 		return wrk.format("GET", wrk.path .. item, auth)
 	elseif mode == "v4_verification_code" then
 		local uo = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+			["X-Forwarded-For"] = from,
 			["X-SourceSystem"] = "bench", ["X-ClientCode"] = "BENCH", ["X-PaperCode"] = "BENCH",
 			["X-ClientGroupCode"] = "BENCH" }
 		return wrk.format("POST", wrk.path, uo, '{"email":' .. json_string(item) .. '}')
 	elseif mode == "oauth_token" then
 		local id, secret = item:match("^(%S+)%s+(%S+)$")
 		return wrk.format("POST", wrk.path,
-			{ ["Content-Type"] = "application/x-www-form-urlencoded" },
+			{ ["Content-Type"] = "application/x-www-form-urlencoded", ["X-Forwarded-For"] = from },
 			"grant_type=client_credentials&client_id=" .. id .. "&client_secret=" .. secret)
 	end
 	error("unknown BENCH_MODE " .. mode)
@@ -90,11 +98,11 @@ function init(args)
 		error("no items in " .. tostring(os.getenv("BENCH_DATA")))
 	end
 	for i = tid + 1, #items, stride do
-		requests[#requests + 1] = build(items[i], key)
+		requests[#requests + 1] = build(items[i], key, i)
 	end
 	if #requests == 0 then
 		-- Fewer items than threads (one OAuth client): share them.
-		requests[1] = build(items[tid % #items + 1], key)
+		requests[1] = build(items[tid % #items + 1], key, tid + 1)
 	end
 end
 

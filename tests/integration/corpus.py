@@ -25,7 +25,7 @@ class Endpoint:
         self.body_kind = body_kind      # json, form or None (no body)
 
 
-def endpoints(contact_uuid):
+def endpoints(contact_uuid, public_id="x"):
     return [
         Endpoint("send", "POST", f"{API}/send", "contact"),
         Endpoint("verify", "POST", f"{API}/verify", "contact"),
@@ -36,6 +36,13 @@ def endpoints(contact_uuid):
         Endpoint("uo-verification", "POST", "/v4/Users/Verification", "uo"),
         Endpoint("uo-verify-email", "GET", "/v4/Users/VerifyEmail?token=" + "A" * 43, "html", None),
         Endpoint("healthz", "GET", "/healthz", "health", None),
+        # The login portal (README "Login portal"): public JSON endpoints
+        # (with an allow-listed Origin), the hosted page's forms, and the
+        # backend's ticket exchange.
+        Endpoint("portal-code", "POST", f"/portal/v1/{public_id}/login/code", "contact"),
+        Endpoint("portal-verify", "POST", f"/portal/v1/{public_id}/login/verify", "contact"),
+        Endpoint("portal-page", "POST", f"/login/{public_id}", "html", "form"),
+        Endpoint("login-ticket", "POST", f"{API}/login-ticket", "contact"),
     ]
 
 
@@ -153,12 +160,16 @@ BAD_EMAILS = ["a@", "@example.com", "a@b@example.com", "a..b@example.com",
               "a b@example.com", "a@example..com", "\u202eevil@example.com"]
 
 
-def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id):
-    """The hostile requests (about 240)."""
-    eps = {e.name: e for e in endpoints(contact_uuid)}
+def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id, portal):
+    """The hostile requests (about 560).  portal: the login portal's public
+    id, allowed origin, and a CSRF cookie with a token valid for it."""
+    eps = {e.name: e for e in endpoints(contact_uuid, portal["public_id"])}
     out = []
 
     def auth_for(ep):
+        if ep.name.startswith("portal-"):
+            return [("Origin", portal["origin"]),
+                    ("Cookie", f"cv_csrf={portal['cookie']}")]
         if ep.dialect == "contact":
             return [("Authorization", f"Bearer {api_key}")]
         if ep.dialect in ("uo", "uo_legacy"):
@@ -167,7 +178,8 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id):
 
     json_ct = [("Content-Type", "application/json")]
     email_field = {"send": "email", "verify": "email", "uo-verification-code": "email",
-                   "uo-resend": "Email", "uo-verification": "email"}
+                   "uo-resend": "Email", "uo-verification": "email",
+                   "portal-code": "email", "portal-verify": "email", "login-ticket": "ticket"}
     # 1. Bodies, for every endpoint that reads JSON.
     for name, field in email_field.items():
         ep = eps[name]
@@ -289,6 +301,8 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id):
     # 6. HTTP itself: methods, headers, framing.
     for ep in eps.values():
         for method in ("PUT", "DELETE", "PATCH", "OPTIONS", "FOO"):
+            if method == "OPTIONS" and ep.name in ("portal-code", "portal-verify"):
+                continue    # a CORS preflight (test_portal.py)
             out.append(Hostile(f"{ep.name}:method-{method}", ep,
                                raw_request(method, ep.path, auth_for(ep), b"{}")))
     for ep in (eps["send"], eps["oauth-token"], eps["uo-verification-code"], eps["healthz"]):
@@ -323,6 +337,37 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id):
             ep.method, ep.path + "\x00x", auth_for(ep), b"{}"), http_level=True))
         out.append(Hostile(f"{ep.name}:long-uri", ep, raw_request(
             ep.method, ep.path + "?" + "q" * 20000, auth_for(ep), b"{}"), http_level=True))
+    # 7. The hosted page's forms (valid CSRF token and cookie, hostile fields;
+    # a re-shown form answers 200, README "Login portal"), and its paths.
+    ep = eps["portal-page"]
+    form = auth_for(ep) + [("Content-Type", "application/x-www-form-urlencoded")]
+    csrf = "csrf=" + portal["csrf"]
+    for label, body, must_fail in (
+            ("no-csrf", "step=email&email=a%40example.com", True),
+            ("bad-csrf", "csrf=1.AAAA&step=email&email=a%40example.com", True),
+            ("nul-csrf", "csrf=%00&step=email&email=a%40example.com", True),
+            ("no-step", csrf + "&email=a%40example.com", False),
+            ("bad-step", csrf + "&step=%ff&email=a%40example.com", False),
+            ("nul-email", csrf + "&step=email&email=a%00b%40example.com", False),
+            ("utf8-email", csrf + "&step=email&email=%ff%fe%40example.com", False),
+            ("long-email", csrf + "&step=email&email=" + "a" * 20000, False),
+            ("two-emails", csrf + "&step=email&email=a%40example.com&email=b%40example.com", False),
+            ("code-letters", csrf + "&step=code&email=a%40example.com&code=abcdef", False),
+            ("code-long", csrf + "&step=code&email=a%40example.com&code=" + "1" * 5000, False),
+            ("link-bad-token", csrf + "&step=link&token=%00", False),
+            ("link-long-token", csrf + "&step=link&token=" + "A" * 6000, False),
+            ("bad-escape", csrf + "&step=email&email=%zz", False),
+            ("json-body", None, True)):
+        if body is None:
+            raw = raw_request("POST", ep.path, auth_for(ep) + json_ct, b'{"step":"email"}')
+        else:
+            raw = raw_request("POST", ep.path, form, body.encode())
+        out.append(Hostile(f"portal-page:{label}", ep, raw, must_fail=must_fail))
+    for label, path in (("unknown-app", "/login/" + "A" * 22), ("long-id", "/login/" + "A" * 5000),
+                        ("nul-id", "/login/%00"), ("bad-link", f"/login/{portal['public_id']}?token=%ff"),
+                        ("long-link", f"/login/{portal['public_id']}?token=" + "A" * 6000)):
+        out.append(Hostile(f"portal-page:GET-{label}", ep, raw_request("GET", path, []),
+                           must_fail=label in ("unknown-app", "long-id", "nul-id")))
     for path in ("/.cv-error/400", "/.cv-error/404", "/.cv-error/414"):
         out.append(Hostile(f"internal:{path}", eps["healthz"], raw_request("GET", path, [])))
     return out

@@ -1,4 +1,4 @@
-"""Hostile input (SPEC 5): the corpus of corpus.py -- about 240 malformed,
+"""Hostile input (SPEC 5): the corpus of corpus.py -- about 560 malformed,
 oversize and ill-authenticated requests to every endpoint, through nginx --
 never gets a 5xx, and every answer is in the envelope of its endpoint's
 dialect (nginx's own refusals of malformed HTTP in the service's JSON
@@ -6,9 +6,10 @@ envelope).  Afterwards every responder still serves."""
 import json
 
 from corpus import corpus, send_raw
-from stack import create_account, expect, request, send
+from stack import expect, request, send
 from test_oauth import add_client
 from test_orchestrator import Tenant
+from test_portal import ORIGIN, Browser, form_field, portal_account
 
 LEGACY_KEYS = {"Code", "Errors", "Result", "SessionId", "RequestId"}
 
@@ -53,12 +54,16 @@ def envelope_problem(entry, status, headers, body):
 
 
 def test_hostile_corpus_gets_4xx_in_the_envelope_and_never_5xx():
-    account = create_account()
+    account = portal_account(resend_cooldown=0)
     contact = account.add_contact()
     tenant = Tenant(account)
     client_id, _ = add_client(account)
-    entries = corpus(account.key, tenant.headers(), contact.email, contact.uuid, client_id)
-    assert len(entries) >= 200, len(entries)
+    browser = Browser(account)
+    page = browser.get()
+    portal = {"public_id": account.public_id, "origin": ORIGIN, "cookie": browser.cookie,
+              "csrf": form_field(page, "csrf")}
+    entries = corpus(account.key, tenant.headers(), contact.email, contact.uuid, client_id, portal)
+    assert len(entries) >= 500, len(entries)
     problems = []
     for entry in entries:
         try:
