@@ -77,22 +77,21 @@ def workloads(requests, n_contacts=50):
     browser = Browser(portal)
     page_csrf = []      # the hosted page's CSRF token, from its first GET (the responder is up)
 
+    def portal_email(i):
+        return portal_contacts[i % n_contacts].email
+
     def page_form(i):
         if not page_csrf:
             page_csrf.append(form_field(browser.get(timeout=120), "csrf"))
-        fields = {"csrf": page_csrf[0], "step": "email",
-                  "email": portal_contacts[i % n_contacts].email}
+        fields = {"csrf": page_csrf[0], "step": "email", "email": portal_email(i)}
         return ("POST", page_path, urllib.parse.urlencode(fields),
                 dict(form, Cookie=f"cv_csrf={browser.cookie}"))
 
-    # login-ticket: every other everyday request spends a ticket made
-    # beforehand, the others ask for unknown tickets (the everyday 1410).
-    spent = [i for i in range(requests) if i % 10 != 9 and i % 2 == 0]
+    # login-ticket: each even request spends a ticket made beforehand, the
+    # odd everyday ones ask for unknown tickets (the everyday 1410).
+    spent = range(0, requests, 2)
     tickets = dict(zip(spent, login_tickets(portal, portal_contacts, len(spent))))
     portal_bearer = dict(bearer, Authorization=f"Bearer {portal.key}")
-
-    def portal_email(i):
-        return portal_contacts[i % n_contacts].email
 
     def email(i):
         return contacts[i % n_contacts].email
