@@ -14,9 +14,11 @@ Needs what stack.py needs: CV_BASE_URL, CV_PG_DSN, CV_CONFIG, CV_BIN_DIR,
 CV_STATE_DIR, CV_SERVICE_USER.
 """
 import argparse
+import hashlib
 import http.client
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -28,6 +30,7 @@ sys.path.insert(0, HERE)
 import stack  # noqa: E402
 from test_oauth import TOKEN, add_client  # noqa: E402
 from test_orchestrator import LEGACY, V4, VERIFY, Tenant  # noqa: E402
+from test_portal import ORIGIN, Browser, form_field, portal_account  # noqa: E402
 
 
 def vmdata_kb(pid):
@@ -38,7 +41,20 @@ def vmdata_kb(pid):
     raise AssertionError(f"no VmData for {pid}")
 
 
-def workloads(n_contacts=50):
+def login_tickets(account, contacts, count):
+    """count login tickets of account's contacts, stored as the portal's
+    verify stores them (the SHA-256) but valid for a day: the 5-minute
+    ticket_ttl would run out under valgrind."""
+    tickets = [secrets.token_urlsafe(32) for _ in range(count)]
+    stack.execute("INSERT INTO cv.login_tickets (ticket_hash, account_id, contact_id, expires_at)"
+                  " SELECT h, %s, c, now() + interval '1 day'"
+                  " FROM unnest(%s::bytea[], %s::bigint[]) AS t (h, c)",
+                  (account.id, [hashlib.sha256(t.encode()).digest() for t in tickets],
+                   [contacts[n % len(contacts)].id for n in range(count)]))
+    return tickets
+
+
+def workloads(requests, n_contacts=50):
     """{responder: function(i) -> (method, path, body, headers)}."""
     stack.auth_limit(stack.SUITE_AUTH_FAILURES)
     account = stack.create_account(limits=stack.NO_LIMITS)
@@ -50,6 +66,32 @@ def workloads(n_contacts=50):
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     uo = dict(tenant.headers(), **{"Content-Type": "application/json"})
     api = stack.API
+    # The login portal: an app with no limits and no resend cooldown.
+    portal = portal_account(limits=stack.NO_LIMITS, resend_cooldown=0)
+    portal_contacts = [portal.add_contact() for _ in range(n_contacts)]
+    login = f"/portal/v1/{portal.public_id}/login/"
+    origin = {"Origin": ORIGIN, "Content-Type": "application/json"}
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    page_path = f"/login/{portal.public_id}"
+    browser = Browser(portal)
+    page_csrf = []      # the hosted page's CSRF token, from its first GET (the responder is up)
+
+    def portal_email(i):
+        return portal_contacts[i % n_contacts].email
+
+    def page_form(i):
+        if not page_csrf:
+            page_csrf.append(form_field(browser.get(timeout=120), "csrf"))
+        fields = {"csrf": page_csrf[0], "step": "email", "email": portal_email(i)}
+        return ("POST", page_path, urllib.parse.urlencode(fields),
+                dict(form, Cookie=f"cv_csrf={browser.cookie}"))
+
+    # login-ticket: each even request spends a ticket made beforehand, the
+    # odd everyday ones ask for unknown tickets (the everyday 1410).
+    spent = range(0, requests, 2)
+    tickets = dict(zip(spent, login_tickets(portal, portal_contacts, len(spent))))
+    portal_bearer = dict(bearer, Authorization=f"Bearer {portal.key}")
 
     def email(i):
         return contacts[i % n_contacts].email
@@ -88,6 +130,19 @@ def workloads(n_contacts=50):
             lambda i: ("POST", "/v4/Users/VerifyEmail?token=%00", None, {})),
         "healthz": lambda i: pick(i, lambda i: ("GET", "/healthz", None, {}),
                                   lambda i: ("POST", "/healthz", b"{}", {})),
+        "portal-api": lambda i: pick(
+            i, lambda i: (("POST", login + "code", {"email": portal_email(i)}, origin),
+                          ("POST", login + "verify", {"email": portal_email(i), "code": "000000"},
+                           origin),
+                          ("OPTIONS", login + "verify", None, preflight))[i % 3],
+            lambda i: ("POST", login + "code", b'{"email": [', origin)),
+        "portal-page": lambda i: pick(
+            i, lambda i: page_form(i) if i % 2 else ("GET", page_path, None, {}),
+            lambda i: ("POST", page_path, "step=email&email=%00", form)),
+        "login-ticket": lambda i: pick(
+            i, lambda i: ("POST", f"{api}/login-ticket",
+                          {"ticket": tickets.get(i) or secrets.token_urlsafe(32)}, portal_bearer),
+            lambda i: ("POST", f"{api}/login-ticket", {"ticket": "x" * 43}, bad)),
     }
 
 
@@ -135,7 +190,7 @@ def main():
     parser.add_argument("--vmdata-out", required=True)
     parser.add_argument("responders", nargs="+", help="NAME=PID")
     args = parser.parse_args()
-    loads = workloads()
+    loads = workloads(args.requests)
     drivers = []
     for item in args.responders:
         name, pid = item.split("=")

@@ -286,8 +286,9 @@ class Browser:
             if m:
                 self.cookie = m.group(1)
 
-    def get(self, query=""):
-        resp = request("GET", f"/login/{self.account.public_id}{query}", headers=self._headers())
+    def get(self, query="", timeout=15):
+        resp = request("GET", f"/login/{self.account.public_id}{query}", headers=self._headers(),
+                       timeout=timeout)
         self._keep_cookie(resp)
         return resp
 
