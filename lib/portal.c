@@ -322,11 +322,11 @@ with_cors(struct cv_reply *reply, enum cv_err err, const char *origin, const PGr
 	return err;
 }
 
-/* The gate alone (preflight, or a request refused before its call). */
-static enum cv_err
-gate(const char *public_id, const char *origin, PGresult **res)
+enum cv_err
+cv_portal_app_fetch(const char *public_id, const char *origin, const char *link_hash,
+                    PGresult **res)
 {
-	const char *params[3] = {public_id, origin, NULL};
+	const char *params[3] = {public_id, origin, link_hash};
 	enum cv_err err;
 
 	if ((*res = cv_db_exec(CV_STMT_PORTAL_APP, params, &err)) == NULL)
@@ -436,7 +436,7 @@ cv_portal_api(const struct cv_conf *conf, struct cv_request *req, struct cv_repl
 	if (origin != NULL && !cv_portal_origin_valid(origin))
 		return CV_ERR_ORIGIN_REFUSED;
 	if (preflight) {
-		if ((err = gate(public_id, origin, &res)) == CV_OK)
+		if ((err = cv_portal_app_fetch(public_id, origin, NULL, &res)) == CV_OK)
 			reply->status = 204;
 	} else {
 		err = strcmp(action, "code") == 0
@@ -444,7 +444,7 @@ cv_portal_api(const struct cv_conf *conf, struct cv_request *req, struct cv_repl
 		          : api_verify(conf, req, reply, public_id, origin, &res);
 		/* Refused before the call: still only an allowed origin reads why. */
 		if (res == NULL && err == CV_ERR_INVALID_INPUT) {
-			enum cv_err gated = gate(public_id, origin, &res);
+			enum cv_err gated = cv_portal_app_fetch(public_id, origin, NULL, &res);
 
 			if (gated != CV_OK)
 				err = gated;
@@ -476,7 +476,7 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 	params[3] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_LOGIN_TICKET, params, &err)) == NULL)
 		return err;
-	if ((err = cv_db_result(res)) == CV_OK) {
+	if ((err = cv_db_result_wait(res, 8, &reply->retry_after)) == CV_OK) {
 		if ((reply->data = json_object_new_object()) == NULL)
 			err = CV_ERR_INTERNAL;
 		else {
@@ -484,8 +484,7 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 			                       json_object_new_string(PQgetvalue(res, 0, 4)));
 			err = cv_contact_token_reply(conf, res, reply);
 		}
-	} else if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
+	}
 	PQclear(res);
 	return err;
 }

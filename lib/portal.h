@@ -111,6 +111,16 @@ enum cv_err cv_portal_verify(const struct cv_conf *conf, const struct cv_request
 
 /* portal_url with "?ticket=<ticket>" (or "&ticket=" when it has a query),
  * for the caller to free; NULL when out of memory. */
+/*
+ * The app's row (cv.portal_app): its settings, whether origin (NULL: none
+ * sent) may call it, and with link_hash (or NULL) the state of that link.
+ * For a preflight, a request refused before its own call, and the hosted
+ * page's views that need no other call.  *res is the result (or NULL),
+ * which the caller clears.
+ */
+enum cv_err cv_portal_app_fetch(const char *public_id, const char *origin,
+                                const char *link_hash, PGresult **res);
+
 char *cv_portal_ticket_url(const char *portal_url, const char *ticket);
 
 /* OPTIONS and POST /portal/v1/{app_public_id}/login/{code,verify}. */

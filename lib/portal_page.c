@@ -348,18 +348,6 @@ page_headers(const struct cv_conf *conf, struct cv_reply *reply, const struct vi
 	return n > 0 && (size_t)n < len ? CV_OK : CV_ERR_INTERNAL;
 }
 
-/* The app (and a link's state) for pages that need no other call. */
-static enum cv_err
-load_app(const char *public_id, const char *link_hash, PGresult **res)
-{
-	const char *params[3] = {public_id, NULL, link_hash};
-	enum cv_err err;
-
-	if ((*res = cv_db_exec(CV_STMT_PORTAL_APP, params, &err)) == NULL)
-		return err;
-	return cv_db_result(*res);
-}
-
 static const char *
 field(struct cv_request *req, const char *name)
 {
@@ -388,6 +376,24 @@ code_digits(const char *in, char *out, size_t len)
 	}
 	out[n] = '\0';
 	return n > 0 ? out : NULL;
+}
+
+/* The email step again, with an alert, for a post that names no usable
+ * address or carries no valid CSRF token (the app is read on its own). */
+static enum cv_err
+email_view(struct page *p, struct view *v, PGresult **res, enum msg alert, const char *email,
+           int status)
+{
+	enum cv_err err = cv_portal_app_fetch(v->public_id, NULL, NULL, res);
+
+	if (err != CV_OK)
+		return err;
+	cv_portal_app_read(*res, &v->app);
+	v->alert = alert;
+	open_page(p, v, M_TITLE);
+	email_form(p, v, email);
+	v->status = status;
+	return CV_OK;
 }
 
 /* 303 to the portal with the ticket, or a "logged in" page without one. */
@@ -435,7 +441,8 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		return CV_ERR_NOT_FOUND;
 	have_cookie = cv_portal_cookie(getenv("HTTP_COOKIE"), CV_CSRF_COOKIE, cookie,
 	                               sizeof(cookie)) == 0 && strlen(cookie) == CV_CSRF_COOKIE_LEN;
-	if (cv_random_bytes(raw, sizeof(raw)) != 0 || cv_random_bytes(nonce, sizeof(nonce)) != 0)
+	if (cv_random_bytes(nonce, sizeof(nonce)) != 0 ||
+	    (!have_cookie && cv_random_bytes(raw, sizeof(raw)) != 0))
 		return CV_ERR_INTERNAL;
 	cv_b64url_encode(nonce, sizeof(nonce), v.nonce);
 	if (!have_cookie)
@@ -456,7 +463,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 			err = CV_ERR_INTERNAL;
 			goto out;
 		}
-		if ((err = load_app(v.public_id, token != NULL ? hash : NULL, &res)) != CV_OK)
+		if ((err = cv_portal_app_fetch(v.public_id, NULL, token != NULL ? hash : NULL, &res)) != CV_OK)
 			goto out;
 		cv_portal_app_read(res, &v.app);
 		if (token != NULL && strcmp(PQgetvalue(res, 0, 10), "valid") == 0) {
@@ -476,13 +483,8 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 	if (!have_cookie || !cv_portal_csrf_valid(conf->code_secret, conf->code_secret_len,
 	                                          v.public_id, cookie, field(req, "csrf"),
 	                                          time(NULL))) {
-		if ((err = load_app(v.public_id, NULL, &res)) != CV_OK)
+		if ((err = email_view(&p, &v, &res, M_FORM_EXPIRED, NULL, 403)) != CV_OK)
 			goto out;
-		cv_portal_app_read(res, &v.app);
-		v.alert = M_FORM_EXPIRED;
-		open_page(&p, &v, M_TITLE);
-		email_form(&p, &v, NULL);
-		v.status = 403;
 		goto render;
 	}
 	if (step != NULL && strcmp(step, "link") == 0) {
@@ -510,13 +512,8 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 	email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf));
 	if (email == NULL || step == NULL ||
 	    (strcmp(step, "email") != 0 && strcmp(step, "resend") != 0 && strcmp(step, "code") != 0)) {
-		if ((err = load_app(v.public_id, NULL, &res)) != CV_OK)
+		if ((err = email_view(&p, &v, &res, M_BAD_EMAIL, field(req, "email"), 200)) != CV_OK)
 			goto out;
-		cv_portal_app_read(res, &v.app);
-		v.alert = M_BAD_EMAIL;
-		open_page(&p, &v, M_TITLE);
-		email_form(&p, &v, field(req, "email"));
-		v.status = 200;
 		goto render;
 	}
 	if (strcmp(step, "code") == 0) {

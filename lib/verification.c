@@ -77,6 +77,16 @@ cv_db_result(const PGresult *res)
 	return cv_err_from_code(atoi(PQgetvalue(res, 0, 0)));
 }
 
+enum cv_err
+cv_db_result_wait(const PGresult *res, int wait_col, int *retry_after)
+{
+	enum cv_err err = cv_db_result(res);
+
+	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, wait_col))
+		*retry_after = atoi(PQgetvalue(res, 0, wait_col));
+	return err;
+}
+
 int
 cv_new_code(const struct cv_conf *conf, const char *purpose, struct cv_new_code *nc)
 {
@@ -167,9 +177,7 @@ cv_verification_send(const struct cv_conf *conf, struct cv_request *req, struct 
 	params[7] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_SEND, params, &err)) == NULL)
 		goto out;
-	if ((err = cv_db_result(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
-	if (err != CV_OK)
+	if ((err = cv_db_result_wait(res, 1, &reply->retry_after)) != CV_OK)
 		goto out;
 	snprintf(message, sizeof(message),
 	         "An email containing a link to verify your email has been sent to %s. "
@@ -208,9 +216,7 @@ cv_verification_verify(const struct cv_conf *conf, struct cv_request *req,
 	params[4] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_VERIFY, params, &err)) == NULL)
 		goto out;
-	if ((err = cv_db_result(res)) == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 2))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 2));
-	if (err != CV_OK)
+	if ((err = cv_db_result_wait(res, 2, &reply->retry_after)) != CV_OK)
 		goto out;
 	if ((reply->data = json_object_new_object()) == NULL) {
 		err = CV_ERR_INTERNAL;
@@ -285,10 +291,8 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 	params[3] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_AUTH_TOKEN, params, &err)) == NULL)
 		return err;
-	if ((err = cv_db_result(res)) == CV_OK)
+	if ((err = cv_db_result_wait(res, 8, &reply->retry_after)) == CV_OK)
 		err = cv_contact_token_reply(conf, res, reply);
-	else if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 8))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 8));
 	PQclear(res);
 	return err;
 }

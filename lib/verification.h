@@ -79,6 +79,12 @@ const char *cv_email_field(struct cv_request *req, const char *field, char *buf,
 enum cv_err cv_db_result(const PGresult *res);
 
 /*
+ * cv_db_result, and for CV_ERR_TOO_MANY_ATTEMPTS the seconds to wait from
+ * column wait_col (when not NULL) into *retry_after.
+ */
+enum cv_err cv_db_result_wait(const PGresult *res, int wait_col, int *retry_after);
+
+/*
  * Signs the contact auth token (SPEC 2.3) from a row laid out as
  * cv.api_auth_token's (result, account_uuid, token_secret, token_ttl,
  * contact_uuid, email, email_verified, now) and adds it as "auth_token" to
