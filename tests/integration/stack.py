@@ -44,6 +44,14 @@ def env(name):
     return value
 
 
+def responders():
+    """The names of the stack's responders (tools/lib.sh's CV_RESPONDERS,
+    passed on by tools/test as CV_RESPONDERS)."""
+    names = env("CV_RESPONDERS").split()
+    assert names, "CV_RESPONDERS is empty"
+    return names
+
+
 # ---------------------------------------------------------------- config
 
 _config = None

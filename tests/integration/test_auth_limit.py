@@ -11,6 +11,7 @@ import urllib.parse
 
 from stack import (API, assert_error, auth_limit, auth_token, config, execute, expect, query,
                    request, send, setup, verify)
+from test_limits import assert_limited
 from test_oauth import TOKEN, add_client, assert_oauth_error, issued
 
 
@@ -29,11 +30,6 @@ def frm(a):
     assert "127.0.0.1" in config().get("trusted_proxies", ""), \
         "the test stack's cv.conf must trust 127.0.0.1 (CV_TRUSTED_PROXIES in tools/test)"
     return {"headers": {"X-Forwarded-For": a}}
-
-
-def assert_limited(resp, window):
-    assert_error(resp, 429, 1029, "Too many attempts.")
-    assert 0 < int(resp.header("Retry-After")) <= window, resp.headers
 
 
 def bad_key():

@@ -20,10 +20,10 @@ import time
 import stack
 from mailers import Mailer, wait_until
 from smtp_server import SmtpServer
-from stack import (NO_LIMITS, assert_error, auth_token, code_hash, create_account, env, execute,
+from stack import (API, NO_LIMITS, assert_error, auth_token, code_hash, create_account, env, execute,
                    expect, query_one, request, send, verify)
 from test_oauth import TOKEN, add_client
-from test_orchestrator import V4, VERIFY, Tenant
+from test_orchestrator import LEGACY, V4, VERIFY, Tenant
 
 MODE = "faults"
 
@@ -262,21 +262,36 @@ def test_database_killed_under_load_answers_503_and_recovers():
 
 
 def every_responder_serves(account, tenant, client_id, secret, contact):
-    """One request per responder, each answered from the database."""
-    checks = [
-        request("GET", "/healthz").status == 200,
-        send(account.key, contact.email).status == 200,
-        verify(account.key, contact.email, "000000").status == 400,
-        auth_token(account.key, contact.uuid).status == 200,
-        request("POST", TOKEN, f"grant_type=client_credentials&client_id={client_id}"
-                f"&client_secret={secret}",
-                content_type="application/x-www-form-urlencoded").status == 200,
-        tenant.post(V4, {"email": stack.unique_email()}).status == 200,
-        tenant.post(VERIFY, {"email": contact.email, "verificationCode": "000000"}).status == 400,
-        request("GET", "/VerifyEmail/Resend").status == 405,
-        request("GET", "/v4/Users/VerifyEmail?token=" + "A" * 43).status in (200, 404, 410),
-    ]
-    return all(checks)
+    """One request per responder (stack.responders()), each answered from
+    the database."""
+    public_id = query_one("SELECT public_id FROM cv.user_apps WHERE account_id = %s",
+                          (account.id,))[0]
+    checks = {
+        "healthz": lambda: request("GET", "/healthz").status == 200,
+        "send": lambda: send(account.key, contact.email).status == 200,
+        "verify": lambda: verify(account.key, contact.email, "000000").status == 400,
+        "auth-token": lambda: auth_token(account.key, contact.uuid).status == 200,
+        "oauth-token": lambda: request(
+            "POST", TOKEN, f"grant_type=client_credentials&client_id={client_id}"
+            f"&client_secret={secret}", content_type="application/x-www-form-urlencoded"
+        ).status == 200,
+        "uo-verification-code": lambda: tenant.post(V4, {"email": stack.unique_email()}).status
+        == 200,
+        "uo-resend": lambda: tenant.post(LEGACY, {"Email": stack.unique_email()}).status
+        in (200, 400),
+        "uo-verification": lambda: tenant.post(
+            VERIFY, {"email": contact.email, "verificationCode": "000000"}).status == 400,
+        "uo-verify-email": lambda: request(
+            "GET", "/v4/Users/VerifyEmail?token=" + "A" * 43).status in (200, 404, 410),
+        "portal-api": lambda: request("POST", f"/portal/v1/{public_id}/login/code",
+                                      {"email": stack.unique_email()}).status == 200,
+        "portal-page": lambda: request("GET", f"/login/{public_id}").status == 200,
+        "login-ticket": lambda: request("POST", f"{API}/login-ticket", {"ticket": "A" * 43},
+                                        key=account.key).status == 400,
+    }
+    missing = set(stack.responders()) - set(checks)
+    assert not missing, f"no check for the responders {sorted(missing)}"
+    return all(checks[name]() for name in stack.responders())
 
 
 def test_killed_responder_is_restarted_and_only_its_request_fails():

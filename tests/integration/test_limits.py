@@ -52,16 +52,31 @@ def test_sends_per_hour_window_slides_with_the_first_send():
     assert_limited(send(account.key, contact.email), 3600)
 
 
+def parallel_statuses(call, n=10):
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        return sorted(pool.map(lambda i: call(i).status, range(n)))
+
+
 def test_parallel_sends_cannot_slip_past_the_limit():
     account = create_account(limits={"sends_per_hour": 3})
     contact = account.add_contact()
 
-    def one(_):
-        return send(account.key, contact.email).status
-
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        statuses = sorted(pool.map(one, range(10)))
+    statuses = parallel_statuses(lambda _: send(account.key, contact.email))
     assert statuses.count(200) == 3 and statuses.count(429) == 7, statuses
+
+
+def test_parallel_verifies_of_one_address_cannot_slip_past_the_limit():
+    account = create_account(limits={"verifies_per_email": 3})
+    email = unique_email()
+    statuses = parallel_statuses(lambda _: verify(account.key, email, "123456"))
+    assert statuses.count(400) == 3 and statuses.count(429) == 7, statuses
+
+
+def test_parallel_verifies_from_one_client_address_cannot_slip_past_the_limit():
+    account = create_account(limits={"verifies_per_ip": 3})
+    emails = [unique_email() for _ in range(10)]
+    statuses = parallel_statuses(lambda i: verify(account.key, emails[i], "123456"))
+    assert statuses.count(400) == 3 and statuses.count(429) == 7, statuses
 
 
 def test_verify_attempts_per_address_survive_a_new_code():

@@ -172,6 +172,30 @@ def test_portal_send_limit_per_client_address():
     assert answers == [200, 200, 200, 429], answers
 
 
+def test_portal_send_limit_per_address_alike_for_contacts_and_strangers():
+    account = portal_account(resend_cooldown=0, limits={"sends_per_hour": 2})
+    contact = account.add_contact()
+    for email in (contact.email, unique_email("nobody")):
+        answers = [api(account, "code", {"email": email}) for _ in range(3)]
+        assert [a.status for a in answers] == [200, 200, 429], answers
+        assert 0 < int(answers[2].header("Retry-After")) <= 3600, answers[2].headers
+    assert len(query("SELECT 1 FROM cv.passcodes p JOIN cv.contacts c ON c.id = p.contact_id"
+                     " WHERE c.account_id = %s", (account.id,))) == 2
+
+
+def test_portal_verify_attempts_per_address():
+    account = portal_account(limits={"verifies_per_email": 2})
+    contact = account.add_contact()
+    code = login_code(account, contact)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(2):
+        assert_error(api(account, "verify", {"email": contact.email, "code": wrong}), 400, 13010,
+                     "Passcode not found.")
+    # The right code no longer helps: attempts count per address.
+    assert_error(api(account, "verify", {"email": contact.email, "code": code}), 429, 1029,
+                 "Too many attempts.")
+
+
 def test_portal_verify_answers_alike_for_unknown_address_and_wrong_code():
     account = portal_account()
     contact = account.add_contact()

@@ -4,7 +4,7 @@ every user may read (the responders' refusals are in test_cgi.py)."""
 import os
 import subprocess
 
-from stack import config, env, private_config, service_user
+from stack import config, env, private_config, responders, service_user
 
 
 def processes_of(binary):
@@ -25,8 +25,7 @@ def processes_of(binary):
 
 
 def test_responders_and_their_supervisors_do_not_run_as_root():
-    for name in ("send", "verify", "auth-token", "healthz", "oauth-token", "uo-verification-code",
-                 "uo-resend", "uo-verification", "uo-verify-email"):
+    for name in responders():
         procs = processes_of(os.path.join(env("CV_BIN_DIR"), name))
         assert len(procs) >= 2, f"{name}: a supervisor and its responders, got {procs}"
         assert all(uid != 0 for _, uid in procs), f"{name} runs as root: {procs}"
