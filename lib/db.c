@@ -56,7 +56,7 @@ static const struct {
 	    "SELECT id, to_email, encode(sealed, 'hex'), link_base, app_name, sender_name,"
 	    " sender_email, locale, purpose, message_id,"
 	    " extract(epoch FROM expires_at - now())::bigint, attempts,"
-	    " extract(epoch FROM created_at)::bigint, code_length"
+	    " extract(epoch FROM created_at)::bigint, code_length, superseded"
 	    " FROM cv.outbox_claim($1, $2)", 2, 0},
 	[CV_STMT_OUTBOX_RECORD] = {"outbox_record",
 	    "SELECT cv.outbox_record($1, $2, $3, $4)", 4, 0},

@@ -6,7 +6,8 @@
  * for each (cv.outbox_template; the built-in one when the app has none),
  * writes the message (mime.c), delivers it over SMTP with libcurl or into a
  * directory of .eml files, and records the outcome (cv.outbox_record, which
- * also writes the event).
+ * also writes the event).  Mail whose code a newer send replaced (or that
+ * was used) before it went out is not sent but recorded as expired.
  * Delivery is at least once: a mailer that dies, or loses the database,
  * between sending and recording leaves the row 'sending' until the lease
  * ends, and it is then sent again with the same Message-ID.
@@ -61,7 +62,7 @@
 enum claim_column {
 	COL_ID, COL_TO_EMAIL, COL_SEALED, COL_LINK_BASE, COL_APP_NAME, COL_SENDER_NAME,
 	COL_SENDER_EMAIL, COL_LOCALE, COL_PURPOSE, COL_MESSAGE_ID, COL_EXPIRES_IN,
-	COL_ATTEMPTS, COL_CREATED, COL_CODE_LENGTH, COL__MAX
+	COL_ATTEMPTS, COL_CREATED, COL_CODE_LENGTH, COL_SUPERSEDED, COL__MAX
 };
 
 static volatile sig_atomic_t stopping;
@@ -95,6 +96,7 @@ struct outbox_row {
 	long long   expires_in;  /* seconds the code has left at the claim */
 	long long   created;     /* epoch seconds */
 	int         attempts;    /* this attempt's number, from 1 */
+	int         superseded;  /* 1: its code was replaced or used; not to be sent */
 };
 
 /* The template of one message, as cv.outbox_template found it. */
@@ -107,7 +109,7 @@ struct message_template {
 
 /* What happened to one message, as cv.outbox_record takes it. */
 struct outcome {
-	const char *result;          /* "sent", "retry" or "failed" */
+	const char *result;          /* "sent", "retry", "failed" or "expired" */
 	int         retry_seconds;
 	char        error[512];      /* "" when none */
 };
@@ -423,6 +425,7 @@ read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *
 	row->expires_in = (s = field(res, i, COL_EXPIRES_IN)) != NULL ? strtoll(s, NULL, 10) : 0;
 	row->attempts = (s = field(res, i, COL_ATTEMPTS)) != NULL ? atoi(s) : 1;
 	row->created = (s = field(res, i, COL_CREATED)) != NULL ? strtoll(s, NULL, 10) : 0;
+	row->superseded = (s = field(res, i, COL_SUPERSEDED)) != NULL && strcmp(s, "t") == 0;
 }
 
 /*
@@ -607,6 +610,10 @@ process_batch(struct mailer *m)
 			reason = "not attempted: lease running out";
 		if (reason != NULL) {
 			set_outcome(&out, "retry", 0, reason);
+		} else if (row.superseded) {
+			/* A newer code replaced this one (or it was used): the mail
+			 * would carry a code that no longer works. */
+			set_outcome(&out, "expired", 0, "replaced by a newer code");
 		} else if (load_template(m, &row, &template, &out) == 0) {
 			deliver(m, &row, &template, &out);
 			PQclear(template.res);

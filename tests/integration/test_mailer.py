@@ -205,6 +205,34 @@ def test_code_that_expired_while_smtp_was_down_is_never_sent():
         server.stop()
 
 
+def test_mail_of_a_replaced_code_is_expired_not_sent():
+    server = SmtpServer()               # down until the new code is asked for
+    try:
+        with Mailer(server.url):
+            account, contact = setup()
+            expect(send(account.key, contact.email), 200)
+            old = wait_row(contact, deferred, "deferral while SMTP is down")[0]
+            server.start()
+            expect(send(account.key, contact.email), 200)     # replaces the code
+            new = wait_row(contact, lambda r: r[1] == "sent", "the new code's message")[0]
+            assert new != old
+            make_due(old)
+            status, error = wait_until(
+                lambda: (lambda r: r if r[0] == "expired" else None)(
+                    query_one("SELECT status, last_error FROM cv.outbox WHERE id = %s", (old,))),
+                DELIVERY_TIMEOUT, "the replaced code's message expired")
+            assert error == "replaced by a newer code", error
+            got = server.messages([contact.email])
+            assert len(got) == 1, f"{len(got)} messages arrived"
+            expect(verify(account.key, contact.email, code_in(got[0])), 200)
+            assert [e for e, _ in mail_events(contact)] == \
+                ["CODE_SENT", "EMAIL_DEFERRED", "CODE_SENT", "EMAIL_DELIVERED", "EMAIL_EXPIRED"], \
+                mail_events(contact)
+            assert query_one("SELECT sealed IS NULL FROM cv.outbox WHERE id = %s", (old,)) == (True,)
+    finally:
+        server.stop()
+
+
 def test_two_mailers_racing_on_1000_messages_deliver_each_exactly_once():
     account = create_account()
     contacts = add_contacts(account, 1000)
