@@ -314,6 +314,35 @@ cvctl_print_table(struct cvctl *cv, const char *header, const PGresult *res)
 	}
 }
 
+int
+cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags,
+                      enum cvctl_stmt st, const char *header)
+{
+	const char *account = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, account_flags},
+		{NULL, NULL, 0},
+	};
+	char id[32];
+	const char *params[1] = {NULL};
+	PGresult *res;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 || (rc = cvctl_begin(cv)) != 0)
+		return rc;
+	if (account != NULL) {
+		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+			return rc;
+		params[0] = id;
+	}
+	if ((res = cvctl_exec(cv, st, params)) == NULL)
+		return CVCTL_FAIL;
+	cvctl_print_table(cv, header, res);
+	PQclear(res);
+	return 0;
+}
+
 /* Closes a memory stream and writes what it holds to f; wipes the memory
  * (it may hold a secret).  Returns 0, or -1 when the stream had failed. */
 static int

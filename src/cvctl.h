@@ -111,6 +111,15 @@ void cvctl_put_field(FILE *f, const char *s);
  * fields separated by tabs, to cv->out. */
 void cvctl_print_table(struct cvctl *cv, const char *header, const PGresult *res);
 
+/*
+ * A list command whose one option is --account UUID (account_flags:
+ * OPT_REQUIRED, or 0 for "every account when not given"): parses argv, runs
+ * statement st with the account's id (NULL for every account) and prints
+ * its rows under header.  Returns 0 or a CVCTL_ status.
+ */
+int cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags,
+                          enum cvctl_stmt st, const char *header);
+
 /* ---- cvctl_db.c: the connection and the statements */
 
 /* The loaded configuration (loading it on first use), or NULL with the

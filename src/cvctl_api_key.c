@@ -68,26 +68,8 @@ out:
 int
 cvctl_api_key_list(struct cvctl *cv, int argc, char **argv)
 {
-	const char *account = NULL;
-	const struct cvctl_opt opts[] = {
-		{"--account", &account, OPT_REQUIRED},
-		{NULL, NULL, 0},
-	};
-	char id[32];
-	const char *params[1];
-	PGresult *res;
-	int rc;
-
-	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
-	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
-	    (rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
-		return rc;
-	params[0] = id;
-	if ((res = cvctl_exec(cv, ST_API_KEY_LIST, params)) == NULL)
-		return CVCTL_FAIL;
-	cvctl_print_table(cv, "id\tname\tstate\tcreated\texpires\trevoked", res);
-	PQclear(res);
-	return 0;
+	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_API_KEY_LIST,
+	                             "id\tname\tstate\tcreated\texpires\trevoked");
 }
 
 int

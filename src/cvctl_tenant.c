@@ -140,28 +140,7 @@ out:
 int
 cvctl_tenant_list(struct cvctl *cv, int argc, char **argv)
 {
-	const char *account = NULL;
-	const struct cvctl_opt opts[] = {
-		{"--account", &account, 0},
-		{NULL, NULL, 0},
-	};
-	char id[32];
-	const char *params[1] = {NULL};
-	PGresult *res;
-	int rc;
-
-	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
-	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 || (rc = cvctl_begin(cv)) != 0)
-		return rc;
-	if (account != NULL) {
-		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
-			return rc;
-		params[0] = id;
-	}
-	if ((res = cvctl_exec(cv, ST_TENANT_LIST, params)) == NULL)
-		return CVCTL_FAIL;
-	cvctl_print_table(cv, "id\taccount\tclient_code\tpaper_code\tclient_group_code\tissuer"
-	                      "\taudience\treturn_origins\tcreated", res);
-	PQclear(res);
-	return 0;
+	return cvctl_list_by_account(cv, argc, argv, 0, ST_TENANT_LIST,
+	                             "id\taccount\tclient_code\tpaper_code\tclient_group_code\tissuer"
+	                             "\taudience\treturn_origins\tcreated");
 }
