@@ -76,6 +76,8 @@ static const struct {
 	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
 	    " email_verified, extract(epoch FROM now())::bigint, retry_after"
 	    " FROM cv.api_login_ticket($1, $2, $3, $4)", 4, 0},
+	[CV_STMT_HOUSEKEEPING] = {"housekeeping",
+	    "SELECT counters, tickets FROM cv.housekeeping()", 0, 1},
 };
 
 static PGconn *conn;

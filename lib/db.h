@@ -30,6 +30,7 @@ enum cv_stmt {
 	CV_STMT_PORTAL_SEND,     /* cv.portal_send(...) */
 	CV_STMT_PORTAL_VERIFY,   /* cv.portal_verify(...) */
 	CV_STMT_LOGIN_TICKET,    /* cv.api_login_ticket(key_hash, ticket_hash, request, ip) */
+	CV_STMT_HOUSEKEEPING,    /* cv.housekeeping() */
 	CV_STMT__MAX
 };
 

@@ -7,7 +7,8 @@
  * writes the message (mime.c), delivers it over SMTP with libcurl or into a
  * directory of .eml files, and records the outcome (cv.outbox_record, which
  * also writes the event).  Mail whose code a newer send replaced (or that
- * was used) before it went out is not sent but recorded as expired.
+ * was used) before it went out is not sent but recorded as expired.  When
+ * idle it also does the database's housekeeping, at start and then hourly.
  * Delivery is at least once: a mailer that dies, or loses the database,
  * between sending and recording leaves the row 'sending' until the lease
  * ends, and it is then sent again with the same Message-ID.
@@ -54,6 +55,7 @@
 #define IDLE_WAIT_MS    1000     /* longest sleep without a NOTIFY */
 #define BACKOFF_MIN_MS  1000     /* database reconnects: 1 s doubling to 30 s */
 #define BACKOFF_MAX_MS  30000
+#define HOUSEKEEPING_MS (3600 * 1000.0)  /* cv.housekeeping: at start, then hourly */
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
 #define DEFAULT_FROM    "no-reply@localhost"
@@ -82,6 +84,7 @@ struct mailer {
 	 * db.c has replaced it (NULL: LISTEN again). */
 	PGconn        *listen_conn;
 	int            listen_pid;
+	double         housekept_at;  /* cv_now_ms() of the last housekeeping; 0: never */
 };
 
 /* One row of a claim, pointing into the PGresult. */
@@ -128,7 +131,8 @@ usage(FILE *f)
 	           "Delivers the contact-verify outbox: over SMTP when smtp_url is set, else\n"
 	           "as .eml files in mail_dir.  The configuration file is $CV_CONFIG\n"
 	           "(default %s); $CV_SMTP_URL and $CV_MAIL_DIR override it.\n"
-	           "  --once           deliver everything that is due now, then exit\n"
+	           "  --once           deliver everything that is due now and do the\n"
+	           "                   housekeeping, then exit\n"
 	           "  --lease SECONDS  how long a claimed message is this mailer's (%d to %d,\n"
 	           "                   default %d): a mailer that dies leaves its claimed\n"
 	           "                   messages to the others after this long.  A lease under\n"
@@ -730,6 +734,29 @@ wait_for_work(struct mailer *m)
 	}
 }
 
+/* Deletes the rows that can no longer mean anything (cv.housekeeping:
+ * rate-limit counters whose window ended, expired login tickets) when an
+ * hour has passed since the last time, or always with --once.  A failure
+ * is logged and tried again the next hour: it never holds up the mail. */
+static void
+housekeeping(struct mailer *m)
+{
+	enum cv_err err;
+	PGresult *res;
+
+	if (!m->once && m->housekept_at != 0 && cv_now_ms() - m->housekept_at < HOUSEKEEPING_MS)
+		return;
+	m->housekept_at = cv_now_ms();
+	if ((res = cv_db_exec(CV_STMT_HOUSEKEEPING, NULL, &err)) == NULL) {
+		cv_log_error("housekeeping failed; trying again in an hour");
+		return;
+	}
+	if (PQntuples(res) == 1)
+		cv_log_info("housekeeping: deleted %s rate-limit counters whose window ended and %s "
+		            "expired login tickets", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
 /* The main loop.  Returns the exit status: 0 when stopped by a signal or,
  * with --once, when nothing is due; 1 when --once cannot reach the
  * database. */
@@ -759,11 +786,9 @@ run(struct mailer *m)
 		 * after this batch's rows were committed 'sending'. */
 		if (n > 0)
 			continue;
-		if (m->once) {
-			if (n == 0)
-				return 0;
-			continue;
-		}
+		housekeeping(m);
+		if (m->once)
+			return 0;
 		wait_for_work(m);
 	}
 	return 0;

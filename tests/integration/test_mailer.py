@@ -233,6 +233,31 @@ def test_mail_of_a_replaced_code_is_expired_not_sent():
         server.stop()
 
 
+def test_mailer_deletes_dead_rate_counters_and_tickets_and_keeps_the_rest():
+    account, contact = setup()
+    tag = contact.uuid
+    execute("INSERT INTO cv.rate_counters (bucket, window_start, hits) VALUES"
+            " (%s, now() - interval '25 hours', 7), (%s, now() - interval '23 hours', 7)",
+            (f"hk-old:{tag}", f"hk-recent:{tag}"))
+    tickets = query("INSERT INTO cv.login_tickets (ticket_hash, account_id, contact_id, expires_at)"
+                    " SELECT sha256(convert_to(%s || g, 'UTF8')), %s, %s, now() - g * interval '1 hour'"
+                    "   FROM unnest(ARRAY[1, 25]) g RETURNING id, expires_at < now() - interval '1 day'",
+                    (tag, account.id, contact.id))
+    old_ticket = [i for i, old in tickets if old][0]
+    recent_ticket = [i for i, old in tickets if not old][0]
+    with Mailer(SmtpServer().url) as mailer:
+        wait_until(lambda: not query("SELECT 1 FROM cv.rate_counters WHERE bucket = %s",
+                                     (f"hk-old:{tag}",)),
+                   DELIVERY_TIMEOUT, "the counter whose window ended a day ago deleted")
+        wait_until(lambda: "housekeeping: deleted" in mailer.log(), DELIVERY_TIMEOUT,
+                   "the housekeeping logged")
+    assert query("SELECT hits FROM cv.rate_counters WHERE bucket = %s",
+                 (f"hk-recent:{tag}",)) == [(7,)], "a counter younger than a day was deleted"
+    left = {r[0] for r in query("SELECT id FROM cv.login_tickets WHERE id = ANY(%s)",
+                                ([old_ticket, recent_ticket],))}
+    assert left == {recent_ticket}, left
+
+
 def test_two_mailers_racing_on_1000_messages_deliver_each_exactly_once():
     account = create_account()
     contacts = add_contacts(account, 1000)
