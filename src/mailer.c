@@ -736,18 +736,25 @@ wait_for_work(struct mailer *m)
 
 /* Deletes the rows that can no longer mean anything (cv.housekeeping:
  * rate-limit counters whose window ended, expired login tickets) when an
- * hour has passed since the last time, or always with --once.  A failure
- * is logged and tried again the next hour: it never holds up the mail. */
+ * hour has passed since the last time, or always with --once.  It never
+ * holds up the mail: a lost database is tried again once it is back, any
+ * other failure in an hour. */
 static void
 housekeeping(struct mailer *m)
 {
 	enum cv_err err;
 	PGresult *res;
+	double last = m->housekept_at;
 
-	if (!m->once && m->housekept_at != 0 && cv_now_ms() - m->housekept_at < HOUSEKEEPING_MS)
+	if (!m->once && last != 0 && cv_now_ms() - last < HOUSEKEEPING_MS)
 		return;
 	m->housekept_at = cv_now_ms();
 	if ((res = cv_db_exec(CV_STMT_HOUSEKEEPING, NULL, &err)) == NULL) {
+		if (err == CV_ERR_UNAVAILABLE) {
+			m->listen_conn = NULL;
+			m->housekept_at = last;
+			return;
+		}
 		cv_log_error("housekeeping failed; trying again in an hour");
 		return;
 	}
