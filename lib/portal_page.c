@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "email.h"
@@ -94,78 +95,27 @@ static const char *const words[2][M__MAX] = {
 	},
 };
 
-/* A growing page; after a failed allocation every append is a no-op. */
-struct page {
-	char  *buf;
-	size_t len, cap;
-	int    oom;
-};
-
-static void
-put_n(struct page *p, const char *s, size_t n)
-{
-	char *grown;
-
-	if (p->oom)
-		return;
-	if (p->len + n + 1 > p->cap) {
-		size_t cap = p->cap ? p->cap : 4096;
-
-		while (cap < p->len + n + 1)
-			cap *= 2;
-		if ((grown = realloc(p->buf, cap)) == NULL) {
-			p->oom = 1;
-			return;
-		}
-		p->buf = grown;
-		p->cap = cap;
-	}
-	memcpy(p->buf + p->len, s, n);
-	p->len += n;
-	p->buf[p->len] = '\0';
-}
-
-static void
-put(struct page *p, const char *s)
-{
-	put_n(p, s, strlen(s));
-}
-
-/* Appends text HTML-escaped (for text and quoted attribute values). */
-static void
-esc(struct page *p, const char *text)
-{
-	const char *rep;
-
-	for (; text != NULL && *text != '\0'; text++) {
-		if ((rep = cv_html_entity(*text)) != NULL)
-			put(p, rep);
-		else
-			put_n(p, text, 1);
-	}
-}
-
 /* Appends message m of lang with {s} replaced by seconds, escaped. */
 static void
-say(struct page *p, int lang, enum msg m, int seconds)
+say(struct cv_buf *p, int lang, enum msg m, int seconds)
 {
 	const char *text = words[lang][m], *at = strstr(text, "{s}");
 	char num[16];
 	char *part;
 
 	if (at == NULL) {
-		esc(p, text);
+		cv_buf_html(p, text);
 		return;
 	}
 	if ((part = strndup(text, (size_t)(at - text))) == NULL) {
-		p->oom = 1;
+		p->failed = 1;
 		return;
 	}
-	esc(p, part);
+	cv_buf_html(p, part);
 	free(part);
 	snprintf(num, sizeof(num), "%d", seconds);
-	put(p, num);
-	esc(p, at + 3);
+	cv_buf_adds(p, num);
+	cv_buf_html(p, at + 3);
 }
 
 /* Everything one rendering needs. */
@@ -181,137 +131,137 @@ struct view {
 };
 
 static void
-open_page(struct page *p, const struct view *v, enum msg title)
+open_page(struct cv_buf *p, const struct view *v, enum msg title)
 {
-	put(p, "<!DOCTYPE html>\n<html lang=\"");
-	put(p, v->lang ? "de" : "en");
-	put(p, "\">\n<head>\n<meta charset=\"utf-8\">\n"
+	cv_buf_adds(p, "<!DOCTYPE html>\n<html lang=\"");
+	cv_buf_adds(p, v->lang ? "de" : "en");
+	cv_buf_adds(p, "\">\n<head>\n<meta charset=\"utf-8\">\n"
 	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-	esc(p, words[v->lang][title]);
+	cv_buf_html(p, words[v->lang][title]);
 	if (v->app.name != NULL) {
-		put(p, " \xe2\x80\x93 ");
-		esc(p, v->app.name);
+		cv_buf_adds(p, " \xe2\x80\x93 ");
+		cv_buf_html(p, v->app.name);
 	}
-	put(p, "</title>\n<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n"
+	cv_buf_adds(p, "</title>\n<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n"
 	       "<link rel=\"icon\" href=\"/portal/static/favicon.svg\">\n");
 	if (cv_portal_color_valid(v->app.brand_color)) {
-		put(p, "<style nonce=\"");
-		put(p, v->nonce);
-		put(p, "\">:root{--brand:");
-		put(p, v->app.brand_color);
-		put(p, "}</style>\n");
+		cv_buf_adds(p, "<style nonce=\"");
+		cv_buf_adds(p, v->nonce);
+		cv_buf_adds(p, "\">:root{--brand:");
+		cv_buf_adds(p, v->app.brand_color);
+		cv_buf_adds(p, "}</style>\n");
 	}
-	put(p, "<script src=\"/portal/static/portal.js\" defer></script>\n</head>\n<body>\n"
+	cv_buf_adds(p, "<script src=\"/portal/static/portal.js\" defer></script>\n</head>\n<body>\n"
 	       "<main class=\"card\">\n<p class=\"app\">");
-	esc(p, v->app.name);
-	put(p, "</p>\n<h1>");
-	esc(p, words[v->lang][title]);
-	put(p, "</h1>\n<div id=\"alert\" class=\"alert\" role=\"alert\" aria-live=\"assertive\">");
+	cv_buf_html(p, v->app.name);
+	cv_buf_adds(p, "</p>\n<h1>");
+	cv_buf_html(p, words[v->lang][title]);
+	cv_buf_adds(p, "</h1>\n<div id=\"alert\" class=\"alert\" role=\"alert\" aria-live=\"assertive\">");
 	if (v->alert != M__MAX)
 		say(p, v->lang, v->alert, v->alert_seconds);
-	put(p, "</div>\n");
+	cv_buf_adds(p, "</div>\n");
 }
 
 static void
-hidden(struct page *p, const char *name, const char *value)
+hidden(struct cv_buf *p, const char *name, const char *value)
 {
-	put(p, "<input type=\"hidden\" name=\"");
-	put(p, name);
-	put(p, "\" value=\"");
-	esc(p, value);
-	put(p, "\">\n");
+	cv_buf_adds(p, "<input type=\"hidden\" name=\"");
+	cv_buf_adds(p, name);
+	cv_buf_adds(p, "\" value=\"");
+	cv_buf_html(p, value);
+	cv_buf_adds(p, "\">\n");
 }
 
 static void
-form_open(struct page *p, const struct view *v, const char *id, const char *step)
+form_open(struct cv_buf *p, const struct view *v, const char *id, const char *step)
 {
-	put(p, "<form method=\"post\" action=\"/login/");
-	put(p, v->public_id);
-	put(p, "\" id=\"");
-	put(p, id);
-	put(p, "\">\n");
+	cv_buf_adds(p, "<form method=\"post\" action=\"/login/");
+	cv_buf_adds(p, v->public_id);
+	cv_buf_adds(p, "\" id=\"");
+	cv_buf_adds(p, id);
+	cv_buf_adds(p, "\">\n");
 	hidden(p, "csrf", v->csrf);
 	hidden(p, "step", step);
 }
 
 static void
-email_form(struct page *p, const struct view *v, const char *email)
+email_form(struct cv_buf *p, const struct view *v, const char *email)
 {
 	form_open(p, v, "email-form", "email");
-	put(p, "<label for=\"email\">");
-	esc(p, words[v->lang][M_EMAIL_LABEL]);
-	put(p, "</label>\n<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\""
+	cv_buf_adds(p, "<label for=\"email\">");
+	cv_buf_html(p, words[v->lang][M_EMAIL_LABEL]);
+	cv_buf_adds(p, "</label>\n<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\""
 	       " required autofocus maxlength=\"254\" value=\"");
-	esc(p, email);
-	put(p, "\">\n<button type=\"submit\">");
-	esc(p, words[v->lang][M_SEND]);
-	put(p, "</button>\n</form>\n");
+	cv_buf_html(p, email);
+	cv_buf_adds(p, "\">\n<button type=\"submit\">");
+	cv_buf_html(p, words[v->lang][M_SEND]);
+	cv_buf_adds(p, "</button>\n</form>\n");
 }
 
 static void
-code_forms(struct page *p, const struct view *v, const char *email, int wait)
+code_forms(struct cv_buf *p, const struct view *v, const char *email, int wait)
 {
 	char num[16];
 
 	snprintf(num, sizeof(num), "%d", v->app.code_length);
-	put(p, "<p id=\"sent\">");
-	esc(p, words[v->lang][M_SENT]);
-	put(p, " <strong>");
-	esc(p, email);
-	put(p, "</strong></p>\n");
+	cv_buf_adds(p, "<p id=\"sent\">");
+	cv_buf_html(p, words[v->lang][M_SENT]);
+	cv_buf_adds(p, " <strong>");
+	cv_buf_html(p, email);
+	cv_buf_adds(p, "</strong></p>\n");
 	form_open(p, v, "code-form", "code");
 	hidden(p, "email", email);
-	put(p, "<label for=\"code\">");
-	esc(p, words[v->lang][M_CODE_LABEL]);
-	put(p, "</label>\n<p class=\"hint\" id=\"code-hint\">");
-	esc(p, words[v->lang][M_CODE_HINT]);
-	put(p, "</p>\n<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\""
+	cv_buf_adds(p, "<label for=\"code\">");
+	cv_buf_html(p, words[v->lang][M_CODE_LABEL]);
+	cv_buf_adds(p, "</label>\n<p class=\"hint\" id=\"code-hint\">");
+	cv_buf_html(p, words[v->lang][M_CODE_HINT]);
+	cv_buf_adds(p, "</p>\n<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\""
 	       " autocomplete=\"one-time-code\" aria-describedby=\"code-hint\" required autofocus"
 	       " data-length=\"");
-	put(p, num);
-	put(p, "\">\n<button type=\"submit\">");
-	esc(p, words[v->lang][M_LOGIN]);
-	put(p, "</button>\n</form>\n");
+	cv_buf_adds(p, num);
+	cv_buf_adds(p, "\">\n<button type=\"submit\">");
+	cv_buf_html(p, words[v->lang][M_LOGIN]);
+	cv_buf_adds(p, "</button>\n</form>\n");
 	form_open(p, v, "resend-form", "resend");
 	hidden(p, "email", email);
 	snprintf(num, sizeof(num), "%d", wait > 0 ? wait : 0);
-	put(p, "<button type=\"submit\" id=\"resend\" class=\"secondary\" data-wait=\"");
-	put(p, num);
-	put(p, "\">");
-	esc(p, words[v->lang][M_RESEND]);
-	put(p, "</button>\n<p id=\"countdown\" class=\"hint\" data-template=\"");
-	esc(p, words[v->lang][M_RESEND_WAIT]);
-	put(p, "\" data-ready=\"");
-	esc(p, words[v->lang][M_RESEND_READY]);
-	put(p, "\">");
+	cv_buf_adds(p, "<button type=\"submit\" id=\"resend\" class=\"secondary\" data-wait=\"");
+	cv_buf_adds(p, num);
+	cv_buf_adds(p, "\">");
+	cv_buf_html(p, words[v->lang][M_RESEND]);
+	cv_buf_adds(p, "</button>\n<p id=\"countdown\" class=\"hint\" data-template=\"");
+	cv_buf_html(p, words[v->lang][M_RESEND_WAIT]);
+	cv_buf_adds(p, "\" data-ready=\"");
+	cv_buf_html(p, words[v->lang][M_RESEND_READY]);
+	cv_buf_adds(p, "\">");
 	say(p, v->lang, wait > 0 ? M_RESEND_WAIT : M_RESEND_READY, wait);
-	put(p, "</p>\n</form>\n<p><a href=\"/login/");
-	put(p, v->public_id);
-	put(p, "\">");
-	esc(p, words[v->lang][M_OTHER_EMAIL]);
-	put(p, "</a></p>\n");
+	cv_buf_adds(p, "</p>\n</form>\n<p><a href=\"/login/");
+	cv_buf_adds(p, v->public_id);
+	cv_buf_adds(p, "\">");
+	cv_buf_html(p, words[v->lang][M_OTHER_EMAIL]);
+	cv_buf_adds(p, "</a></p>\n");
 }
 
 static void
-confirm_form(struct page *p, const struct view *v, const char *token)
+confirm_form(struct cv_buf *p, const struct view *v, const char *token)
 {
-	put(p, "<p>");
-	esc(p, words[v->lang][M_CONFIRM_TEXT]);
-	put(p, "</p>\n");
+	cv_buf_adds(p, "<p>");
+	cv_buf_html(p, words[v->lang][M_CONFIRM_TEXT]);
+	cv_buf_adds(p, "</p>\n");
 	form_open(p, v, "confirm-form", "link");
 	hidden(p, "token", token);
-	put(p, "<button type=\"submit\" autofocus>");
-	esc(p, words[v->lang][M_LOGIN]);
-	put(p, "</button>\n</form>\n");
+	cv_buf_adds(p, "<button type=\"submit\" autofocus>");
+	cv_buf_html(p, words[v->lang][M_LOGIN]);
+	cv_buf_adds(p, "</button>\n</form>\n");
 }
 
 static enum cv_err
-finish(struct page *p, struct cv_reply *reply, int status)
+finish(struct cv_buf *p, struct cv_reply *reply, int status)
 {
-	put(p, "</main>\n</body>\n</html>\n");
-	if (p->oom)
-		return CV_ERR_INTERNAL;    /* the caller frees p->buf */
-	reply->html = p->buf;
+	cv_buf_adds(p, "</main>\n</body>\n</html>\n");
+	if (p->failed)
+		return CV_ERR_INTERNAL;    /* the caller frees p->p */
+	reply->html = p->p;
 	reply->status = status;
 	return CV_OK;
 }
@@ -381,7 +331,7 @@ code_digits(const char *in, char *out, size_t len)
 /* The email step again, with an alert, for a post that names no usable
  * address or carries no valid CSRF token (the app is read on its own). */
 static enum cv_err
-email_view(struct page *p, struct view *v, PGresult **res, enum msg alert, const char *email,
+email_view(struct cv_buf *p, struct view *v, PGresult **res, enum msg alert, const char *email,
            int status)
 {
 	enum cv_err err = cv_portal_app_fetch(v->public_id, NULL, NULL, res);
@@ -398,24 +348,24 @@ email_view(struct page *p, struct view *v, PGresult **res, enum msg alert, const
 
 /* 303 to the portal with the ticket, or a "logged in" page without one. */
 static enum cv_err
-logged_in(struct page *p, struct cv_reply *reply, struct view *v, const char *ticket)
+logged_in(struct cv_buf *p, struct cv_reply *reply, struct view *v, const char *ticket)
 {
 	const char *url = v->app.portal_url;
 
 	open_page(p, v, M_TITLE);
 	if (url == NULL) {
-		put(p, "<p>");
-		esc(p, words[v->lang][M_DONE]);
-		put(p, "</p>\n");
+		cv_buf_adds(p, "<p>");
+		cv_buf_html(p, words[v->lang][M_DONE]);
+		cv_buf_adds(p, "</p>\n");
 		return finish(p, reply, 200);
 	}
 	if ((reply->location = cv_portal_ticket_url(url, ticket)) == NULL)
 		return CV_ERR_INTERNAL;
-	put(p, "<p><a href=\"");
-	esc(p, reply->location);
-	put(p, "\">");
-	esc(p, words[v->lang][M_CONTINUE]);
-	put(p, "</a></p>\n");
+	cv_buf_adds(p, "<p><a href=\"");
+	cv_buf_html(p, reply->location);
+	cv_buf_adds(p, "\">");
+	cv_buf_html(p, words[v->lang][M_CONTINUE]);
+	cv_buf_adds(p, "</a></p>\n");
 	return finish(p, reply, 303);
 }
 
@@ -423,7 +373,7 @@ enum cv_err
 cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
 	struct view v;
-	struct page p = {NULL, 0, 0, 0};
+	struct cv_buf p = {NULL, 0, 0, 0};
 	char cookie[CV_CSRF_COOKIE_LEN + 1], new_cookie[CV_CSRF_COOKIE_LEN + 1];
 	char hash[65], ticket[CV_TICKET_LEN + 1], emailbuf[CV_EMAIL_MAX + 1], codebuf[16];
 	unsigned char raw[32], nonce[16];
@@ -558,7 +508,7 @@ headers:
 		err = page_headers(conf, reply, &v, have_cookie ? NULL : new_cookie, retry_after);
 out:
 	if (err != CV_OK && reply->html == NULL)
-		free(p.buf);
+		free(p.p);
 	PQclear(res);
 	json_object_put(query);
 	OPENSSL_cleanse(raw, sizeof(raw));

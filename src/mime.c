@@ -19,83 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "mime.h"
 
 #define LINE_MAX_OCTETS 998   /* RFC 5322 2.1.1: MUST */
 #define ENCODED_CHUNK   39    /* bytes per encoded-word: 52 base64 chars, 64 in all */
 #define QP_LINE         75    /* characters before a soft line break (76 with '=') */
-
-/* A growing string.  After a failed allocation every append is a no-op and
- * failed stays set, so callers check once at the end. */
-struct buf {
-	char  *p;
-	size_t len, cap;
-	int    failed;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->failed)
-		return;
-	if (n >= SIZE_MAX / 2 - b->len) {
-		b->failed = 1;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap != 0 ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = malloc(cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		/* Not realloc: the old block may hold the code and is wiped first. */
-		if (b->len > 0)
-			memcpy(p, b->p, b->len);
-		if (b->p != NULL) {
-			memset(b->p, 0, b->cap);
-			free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* The text of b: "" while it is empty or after a failure.  Cannot fail. */
-static const char *
-buf_str(const struct buf *b)
-{
-	return (b->p != NULL && !b->failed) ? b->p : "";
-}
-
-/* Frees b's memory after wiping it.  b may be empty. */
-static void
-buf_wipe(struct buf *b)
-{
-	if (b->p != NULL) {
-		/* A volatile pointer keeps the compiler from dropping the stores. */
-		volatile char *v = b->p;
-		size_t i;
-
-		for (i = 0; i < b->cap; i++)
-			v[i] = 0;
-		free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
 
 int
 cv_mime_address_ok(const char *addr)
@@ -199,7 +128,7 @@ cv_mime_date(time_t t, char *out, size_t len)
 
 /* Appends the base64 text of n bytes. */
 static void
-put_base64(struct buf *b, const unsigned char *in, size_t n)
+put_base64(struct cv_buf *b, const unsigned char *in, size_t n)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -217,7 +146,7 @@ put_base64(struct buf *b, const unsigned char *in, size_t n)
 		quad[1] = alphabet[(v >> 12) & 63];
 		quad[2] = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
 		quad[3] = i + 2 < n ? alphabet[v & 63] : '=';
-		buf_add(b, quad, 4);
+		cv_buf_add(b, quad, 4);
 	}
 }
 
@@ -241,7 +170,7 @@ header_plain_ok(const char *s, size_t max)
  * a UTF-8 sequence between two words (RFC 2047 section 5).
  */
 static void
-put_encoded_words(struct buf *b, const char *s)
+put_encoded_words(struct cv_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t left = strlen(s), n;
@@ -254,10 +183,10 @@ put_encoded_words(struct buf *b, const char *s)
 		if (n == 0)  /* not UTF-8 at all: cut anywhere */
 			n = left < ENCODED_CHUNK ? left : ENCODED_CHUNK;
 		if (p != (const unsigned char *)s)
-			buf_adds(b, "\r\n ");
-		buf_adds(b, "=?UTF-8?B?");
+			cv_buf_adds(b, "\r\n ");
+		cv_buf_adds(b, "=?UTF-8?B?");
 		put_base64(b, p, n);
-		buf_adds(b, "?=");
+		cv_buf_adds(b, "?=");
 		p += n;
 		left -= n;
 	}
@@ -265,64 +194,48 @@ put_encoded_words(struct buf *b, const char *s)
 
 /* Appends "Name: text" and CRLF; text is already free of control characters. */
 static void
-put_text_header(struct buf *b, const char *name, const char *text)
+put_text_header(struct cv_buf *b, const char *name, const char *text)
 {
-	buf_adds(b, name);
-	buf_adds(b, ": ");
+	cv_buf_adds(b, name);
+	cv_buf_adds(b, ": ");
 	if (header_plain_ok(text, 78 - strlen(name) - 2))
-		buf_adds(b, text);
+		cv_buf_adds(b, text);
 	else
 		put_encoded_words(b, text);
-	buf_adds(b, "\r\n");
+	cv_buf_adds(b, "\r\n");
 }
 
 /* Appends "From: name <addr>" (or just the address) and CRLF.  An ASCII
  * name becomes a quoted-string, anything else encoded-words. */
 static void
-put_from_header(struct buf *b, const char *name, const char *addr)
+put_from_header(struct cv_buf *b, const char *name, const char *addr)
 {
 	const char *s;
 
-	buf_adds(b, "From: ");
+	cv_buf_adds(b, "From: ");
 	if (*name == '\0') {
-		buf_adds(b, addr);
+		cv_buf_adds(b, addr);
 	} else {
 		if (header_plain_ok(name, 60)) {
-			buf_adds(b, "\"");
+			cv_buf_adds(b, "\"");
 			for (s = name; *s != '\0'; s++) {
 				if (*s == '"' || *s == '\\')
-					buf_adds(b, "\\");
-				buf_add(b, s, 1);
+					cv_buf_adds(b, "\\");
+				cv_buf_add(b, s, 1);
 			}
-			buf_adds(b, "\" <");
+			cv_buf_adds(b, "\" <");
 		} else {
 			put_encoded_words(b, name);
 			/* One short word and the address fit on the first line. */
-			buf_adds(b, strlen(name) <= ENCODED_CHUNK &&
+			cv_buf_adds(b, strlen(name) <= ENCODED_CHUNK &&
 			                    6 + 12 + (strlen(name) + 2) / 3 * 4 + 3 + strlen(addr) <= 78
 			                ? " <"
 			                : "\r\n <");
 		}
-		buf_adds(b, addr);
-		buf_adds(b, ">");
+		cv_buf_adds(b, addr);
+		cv_buf_adds(b, ">");
 	}
-	buf_adds(b, "\r\n");
-}
-
-/* Appends s with & < > " ' as HTML character references. */
-static void
-put_html_escaped(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default: buf_add(b, s, 1); break;
-		}
-	}
+	cv_buf_adds(b, "\r\n");
 }
 
 /*
@@ -331,7 +244,7 @@ put_html_escaped(struct buf *b, const char *s)
  * -1 when t has an unknown placeholder.
  */
 static int
-expand(struct buf *b, const char *t, const char *const values[CV_PH__MAX], int html)
+expand(struct cv_buf *b, const char *t, const char *const values[CV_PH__MAX], int html)
 {
 	const char *literal, *value;
 	enum cv_placeholder ph;
@@ -339,16 +252,16 @@ expand(struct buf *b, const char *t, const char *const values[CV_PH__MAX], int h
 	int r;
 
 	while ((r = cv_template_next(&t, &literal, &n, &ph)) != 0) {
-		buf_add(b, literal, n);
+		cv_buf_add(b, literal, n);
 		if (r < 0)
 			return -1;
 		value = values[ph] != NULL ? values[ph] : "";
 		if (html)
-			put_html_escaped(b, value);
+			cv_buf_html(b, value);
 		else
-			buf_adds(b, value);
+			cv_buf_adds(b, value);
 	}
-	buf_add(b, literal, n);
+	cv_buf_add(b, literal, n);
 	return 0;
 }
 
@@ -375,16 +288,16 @@ fits_7bit(const char *text)
 
 /* Appends text (LF line ends) with CRLF line ends, unencoded. */
 static void
-put_crlf(struct buf *b, const char *text)
+put_crlf(struct cv_buf *b, const char *text)
 {
 	size_t n;
 
 	while (*text != '\0') {
 		n = strcspn(text, "\n");
-		buf_add(b, text, n);
+		cv_buf_add(b, text, n);
 		text += n;
 		if (*text == '\n') {
-			buf_adds(b, "\r\n");
+			cv_buf_adds(b, "\r\n");
 			text++;
 		}
 	}
@@ -393,7 +306,7 @@ put_crlf(struct buf *b, const char *text)
 /* Appends text (LF line ends) as quoted-printable (RFC 2045 6.7) with CRLF
  * hard line breaks and lines of at most 76 characters. */
 static void
-put_quoted_printable(struct buf *b, const char *text)
+put_quoted_printable(struct cv_buf *b, const char *text)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char token[3];
@@ -403,7 +316,7 @@ put_quoted_printable(struct buf *b, const char *text)
 		unsigned char c = (unsigned char)*text;
 
 		if (c == '\n') {
-			buf_adds(b, "\r\n");
+			cv_buf_adds(b, "\r\n");
 			col = 0;
 			continue;
 		}
@@ -418,32 +331,32 @@ put_quoted_printable(struct buf *b, const char *text)
 			n = 3;
 		}
 		if (col + n > QP_LINE) {
-			buf_adds(b, "=\r\n");
+			cv_buf_adds(b, "=\r\n");
 			col = 0;
 		}
-		buf_add(b, token, n);
+		cv_buf_add(b, token, n);
 		col += n;
 	}
 }
 
 /* Appends one body part: its headers, a blank line and text, encoded. */
 static void
-put_part(struct buf *b, const char *boundary, const char *type, const char *text)
+put_part(struct cv_buf *b, const char *boundary, const char *type, const char *text)
 {
 	int plain = fits_7bit(text);
 
-	buf_adds(b, "--");
-	buf_adds(b, boundary);
-	buf_adds(b, "\r\nContent-Type: ");
-	buf_adds(b, type);
-	buf_adds(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
-	buf_adds(b, plain ? "7bit" : "quoted-printable");
-	buf_adds(b, "\r\n\r\n");
+	cv_buf_adds(b, "--");
+	cv_buf_adds(b, boundary);
+	cv_buf_adds(b, "\r\nContent-Type: ");
+	cv_buf_adds(b, type);
+	cv_buf_adds(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
+	cv_buf_adds(b, plain ? "7bit" : "quoted-printable");
+	cv_buf_adds(b, "\r\n\r\n");
 	if (plain)
 		put_crlf(b, text);
 	else
 		put_quoted_printable(b, text);
-	buf_adds(b, "\r\n");
+	cv_buf_adds(b, "\r\n");
 }
 
 /* The boundary: "=_cv_" and the FNV-1a hash of the Message-ID in hex. */
@@ -483,7 +396,7 @@ char *
 cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom)
 {
 	const struct cv_template *t;
-	struct buf msg = {0}, subject = {0}, text = {0}, html = {0};
+	struct cv_buf msg = {0}, subject = {0}, text = {0}, html = {0};
 	const char *values[CV_PH__MAX];
 	char *app = NULL, *from_name = NULL, *result = NULL;
 	char date[64], expiry[48], minutes[24], boundary[32];
@@ -559,27 +472,27 @@ cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom
 	}
 
 	put_from_header(&msg, from_name, m->from_email);
-	buf_adds(&msg, "To: ");
-	buf_adds(&msg, m->to_email);
-	buf_adds(&msg, "\r\n");
+	cv_buf_adds(&msg, "To: ");
+	cv_buf_adds(&msg, m->to_email);
+	cv_buf_adds(&msg, "\r\n");
 	put_text_header(&msg, "Subject", subject.p != NULL ? header_text_in_place(subject.p) : "");
-	buf_adds(&msg, "Date: ");
-	buf_adds(&msg, date);
-	buf_adds(&msg, "\r\nMessage-ID: ");
-	buf_adds(&msg, m->message_id);
+	cv_buf_adds(&msg, "Date: ");
+	cv_buf_adds(&msg, date);
+	cv_buf_adds(&msg, "\r\nMessage-ID: ");
+	cv_buf_adds(&msg, m->message_id);
 	/* Auto-Submitted (RFC 3834) keeps vacation responders quiet; the X- line
 	 * does the same for Exchange. */
-	buf_adds(&msg, "\r\nMIME-Version: 1.0\r\n"
+	cv_buf_adds(&msg, "\r\nMIME-Version: 1.0\r\n"
 	               "Auto-Submitted: auto-generated\r\n"
 	               "X-Auto-Response-Suppress: All\r\n"
 	               "Content-Type: multipart/alternative; boundary=\"");
-	buf_adds(&msg, boundary);
-	buf_adds(&msg, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n");
-	put_part(&msg, boundary, "text/plain", buf_str(&text));
-	put_part(&msg, boundary, "text/html", buf_str(&html));
-	buf_adds(&msg, "--");
-	buf_adds(&msg, boundary);
-	buf_adds(&msg, "--\r\n");
+	cv_buf_adds(&msg, boundary);
+	cv_buf_adds(&msg, "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n");
+	put_part(&msg, boundary, "text/plain", cv_buf_str(&text));
+	put_part(&msg, boundary, "text/html", cv_buf_str(&html));
+	cv_buf_adds(&msg, "--");
+	cv_buf_adds(&msg, boundary);
+	cv_buf_adds(&msg, "--\r\n");
 	if (msg.failed) {
 		*why = "out of memory";
 		*oom = 1;
@@ -590,10 +503,10 @@ cv_mime_compose(const struct cv_mail *m, size_t *len, const char **why, int *oom
 	msg.p = NULL;
 	*why = NULL;
 out:
-	buf_wipe(&msg);
-	buf_wipe(&subject);
-	buf_wipe(&text);
-	buf_wipe(&html);
+	cv_buf_wipe(&msg);
+	cv_buf_wipe(&subject);
+	cv_buf_wipe(&text);
+	cv_buf_wipe(&html);
 	free(app);
 	free(from_name);
 	return result;
