@@ -42,6 +42,15 @@ def login_code(account, contact):
     return mail_code(wait_for_mail(contact.email))
 
 
+def mailed_link_token(account, contact):
+    """Starts a login through the API and returns the link token from the mail."""
+    assert api(account, "code", {"email": contact.email}).status == 200
+    text = text_part(wait_for_mail(contact.email))
+    m = re.search(r"/login/" + re.escape(account.public_id) + r"\?token=([A-Za-z0-9_-]{43})", text)
+    assert m, text
+    return m.group(1)
+
+
 def ticket_for(account, contact):
     code = login_code(account, contact)
     resp = api(account, "verify", {"email": contact.email, "code": code})
@@ -275,14 +284,11 @@ def test_portal_ticket_lifetime_is_at_most_five_minutes():
 def test_portal_verify_with_link_token():
     account = portal_account()
     contact = account.add_contact()
-    assert api(account, "code", {"email": contact.email}).status == 200
-    text = text_part(wait_for_mail(contact.email))
-    m = re.search(r"/login/" + re.escape(account.public_id) + r"\?token=([A-Za-z0-9_-]{43})", text)
-    assert m, text
-    resp = api(account, "verify", {"token": m.group(1)})
+    token = mailed_link_token(account, contact)
+    resp = api(account, "verify", {"token": token})
     assert resp.status == 200, resp
     assert exchange(account.key, resp.json()["data"]["ticket"]).json()["data"]["uuid"] == contact.uuid
-    resp = api(account, "verify", {"token": m.group(1)})
+    resp = api(account, "verify", {"token": token})
     assert_error(resp, 400, 13010, "Passcode not found.")
 
 
