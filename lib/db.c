@@ -12,6 +12,12 @@
 #include "db.h"
 #include "log.h"
 
+/* What cv_contact_token_reply reads, by column number, from auth-token and
+ * from the login-ticket exchange. */
+#define TOKEN_COLUMNS \
+	"result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified," \
+	" extract(epoch FROM now())::bigint, retry_after"
+
 /* The columns 2..9 of every portal statement (lib/portal.h, struct cv_portal_app). */
 #define PORTAL_INFO                                                                      \
 	" (info).app_name, (info).brand_color, (info).frame_ancestors, (info).allowed_origins," \
@@ -29,8 +35,7 @@ static const struct {
 	[CV_STMT_VERIFY] = {"verify",
 	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)", 5, 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
-	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
-	    " email_verified, extract(epoch FROM now())::bigint, retry_after"
+	    "SELECT " TOKEN_COLUMNS
 	    " FROM cv.api_auth_token($1, $2::uuid, $3, $4)", 4, 1},
 	[CV_STMT_AUTHENTICATE] = {"authenticate",
 	    "SELECT result, retry_after FROM cv.authenticate_from($1, $2)", 2, 1},
@@ -73,8 +78,7 @@ static const struct {
 	    "SELECT result, retry_after," PORTAL_INFO ", ticket_ttl"
 	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", 8, 0},
 	[CV_STMT_LOGIN_TICKET] = {"login_ticket",
-	    "SELECT result, account_uuid, token_secret, token_ttl, contact_uuid, email,"
-	    " email_verified, extract(epoch FROM now())::bigint, retry_after"
+	    "SELECT " TOKEN_COLUMNS
 	    " FROM cv.api_login_ticket($1, $2, $3, $4)", 4, 0},
 	[CV_STMT_HOUSEKEEPING] = {"housekeeping",
 	    "SELECT counters, tickets FROM cv.housekeeping()", 0, 1},

@@ -401,6 +401,19 @@ field(const PGresult *res, int i, enum claim_column c)
 	return PQgetisnull(res, i, (int)c) ? NULL : PQgetvalue(res, i, (int)c);
 }
 
+/* cv_db_exec for the mailer: when the database is lost, db.c has closed the
+ * connection that held our LISTEN, so it is forgotten (ensure_listening
+ * opens a new one). */
+static PGresult *
+exec_stmt(struct mailer *m, enum cv_stmt stmt, const char *const *params, enum cv_err *err)
+{
+	PGresult *res = cv_db_exec(stmt, params, err);
+
+	if (res == NULL && *err == CV_ERR_UNAVAILABLE)
+		m->listen_conn = NULL;
+	return res;
+}
+
 /* Fills row from row i of a claim, opening the sealed code and link. */
 static void
 read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *row)
@@ -447,9 +460,7 @@ load_template(struct mailer *m, const struct outbox_row *row, struct message_tem
 	PGresult *res;
 
 	memset(t, 0, sizeof(*t));
-	if ((res = cv_db_exec(CV_STMT_OUTBOX_TEMPLATE, params, &err)) == NULL) {
-		if (err == CV_ERR_UNAVAILABLE)
-			m->listen_conn = NULL;
+	if ((res = exec_stmt(m, CV_STMT_OUTBOX_TEMPLATE, params, &err)) == NULL) {
 		set_outcome(out, "retry", retry_delay(row->attempts), "template lookup failed");
 		return -1;
 	}
@@ -549,9 +560,7 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 	if (out->error[0] != '\0')
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " error=\"%s\"",
 		         out->error);
-	if ((res = cv_db_exec(CV_STMT_OUTBOX_RECORD, params, &err)) == NULL) {
-		if (err == CV_ERR_UNAVAILABLE)
-			m->listen_conn = NULL;
+	if ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL) {
 		cv_log_error("outbox id=%s message_id=%s attempt=%d outcome=%s%s NOT RECORDED: the row "
 		             "stays 'sending' and is claimed again after its lease (%d s), so it may "
 		             "be delivered twice with the same Message-ID",
@@ -594,9 +603,7 @@ process_batch(struct mailer *m)
 	snprintf(lease, sizeof(lease), "%d", m->lease);
 	params[0] = limit;
 	params[1] = lease;
-	if ((res = cv_db_exec(CV_STMT_OUTBOX_CLAIM, params, &err)) == NULL) {
-		if (err == CV_ERR_UNAVAILABLE)
-			m->listen_conn = NULL;
+	if ((res = exec_stmt(m, CV_STMT_OUTBOX_CLAIM, params, &err)) == NULL) {
 		return -1;
 	}
 	claimed_at = cv_now_ms();
@@ -749,9 +756,8 @@ housekeeping(struct mailer *m)
 	if (!m->once && last != 0 && cv_now_ms() - last < HOUSEKEEPING_MS)
 		return;
 	m->housekept_at = cv_now_ms();
-	if ((res = cv_db_exec(CV_STMT_HOUSEKEEPING, NULL, &err)) == NULL) {
+	if ((res = exec_stmt(m, CV_STMT_HOUSEKEEPING, NULL, &err)) == NULL) {
 		if (err == CV_ERR_UNAVAILABLE) {
-			m->listen_conn = NULL;
 			m->housekept_at = last;
 			return;
 		}
