@@ -228,7 +228,8 @@ cv_portal_new_ticket(char ticket[CV_TICKET_LEN + 1], char hash[65])
 
 enum cv_err
 cv_portal_send(const struct cv_conf *conf, const struct cv_request *req, const char *public_id,
-               const char *email, const char *origin, const char *lang, PGresult **res)
+               const char *email, const char *origin, const char *lang, PGresult **res,
+               int *retry_after)
 {
 	struct cv_new_code nc;
 	const char *params[10];
@@ -249,7 +250,7 @@ cv_portal_send(const struct cv_conf *conf, const struct cv_request *req, const c
 		params[8] = conf->public_url;
 		params[9] = req->request_id;
 		if ((*res = cv_db_exec(CV_STMT_PORTAL_SEND, params, &err)) != NULL)
-			err = cv_db_result(*res);
+			err = cv_db_result_wait(*res, 1, retry_after);
 	}
 	cv_new_code_wipe(&nc);
 	return err;
@@ -258,7 +259,7 @@ cv_portal_send(const struct cv_conf *conf, const struct cv_request *req, const c
 enum cv_err
 cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req, const char *public_id,
                  const char *email, const char *code, const char *token, const char *origin,
-                 char ticket[CV_TICKET_LEN + 1], PGresult **res)
+                 char ticket[CV_TICKET_LEN + 1], PGresult **res, int *retry_after)
 {
 	char code_hash[65], link_hash[65], ticket_hash[65];
 	const char *params[8];
@@ -280,7 +281,7 @@ cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req, const
 	params[6] = ticket_hash;
 	params[7] = req->request_id;
 	if ((*res = cv_db_exec(CV_STMT_PORTAL_VERIFY, params, &err)) != NULL)
-		err = cv_db_result(*res);
+		err = cv_db_result_wait(*res, 1, retry_after);
 	return err;
 }
 
@@ -334,13 +335,11 @@ cv_portal_app_fetch(const char *public_id, const char *origin, const char *link_
 	return cv_db_result(*res);
 }
 
-/* What both endpoints do with the result of their call: Retry-After for a
- * limit, and on success the app's settings and an empty reply->data. */
+/* What both endpoints do with the result of their call: on success the
+ * app's settings and an empty reply->data. */
 static enum cv_err
 settle(enum cv_err err, const PGresult *res, struct cv_reply *reply, struct cv_portal_app *app)
 {
-	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
-		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
 	if (err != CV_OK)
 		return err;
 	cv_portal_app_read(res, app);
@@ -370,7 +369,7 @@ api_code(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *re
 
 	if ((email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf))) == NULL)
 		return CV_ERR_INVALID_INPUT;
-	err = cv_portal_send(conf, req, public_id, email, origin, lang, res);
+	err = cv_portal_send(conf, req, public_id, email, origin, lang, res, &reply->retry_after);
 	if ((err = settle(err, *res, reply, &app)) != CV_OK)
 		return err;
 	/* The same words for every address (enumeration-safe). */
@@ -406,7 +405,8 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 		if (code == NULL || email == NULL)
 			return CV_ERR_INVALID_INPUT;
 	}
-	err = cv_portal_verify(conf, req, public_id, email, code, token, origin, ticket, res);
+	err = cv_portal_verify(conf, req, public_id, email, code, token, origin, ticket, res,
+	                       &reply->retry_after);
 	OPENSSL_cleanse(codebuf, sizeof(codebuf));
 	if ((err = settle(err, *res, reply, &app)) != CV_OK)
 		return err;

@@ -99,15 +99,16 @@ int cv_portal_new_ticket(char ticket[CV_TICKET_LEN + 1], char hash[65]);
  * made here.  email, code or token may be NULL as the call needs; origin
  * NULL means no Origin header.  On a result row (whatever the result) *res
  * holds it for the caller to read and PQclear; ticket receives the ticket on
- * success of verify.  Return the result as an error (CV_OK on success).
+ * success of verify, and *retry_after the seconds to wait when a limit
+ * refused the request.  Return the result as an error (CV_OK on success).
  */
 enum cv_err cv_portal_send(const struct cv_conf *conf, const struct cv_request *req,
                            const char *public_id, const char *email, const char *origin,
-                           const char *lang, PGresult **res);
+                           const char *lang, PGresult **res, int *retry_after);
 enum cv_err cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req,
                              const char *public_id, const char *email, const char *code,
                              const char *token, const char *origin, char ticket[CV_TICKET_LEN + 1],
-                             PGresult **res);
+                             PGresult **res, int *retry_after);
 
 /* portal_url with "?ticket=<ticket>" (or "&ticket=" when it has a query),
  * for the caller to free; NULL when out of memory. */

@@ -441,7 +441,8 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		token = field(req, "token");
 		if (token == NULL || strlen(token) != CV_LINK_TOKEN_LEN)
 			token = "-";    /* never matches: the same answer as a used link */
-		err = cv_portal_verify(conf, req, v.public_id, NULL, NULL, token, NULL, ticket, &res);
+		err = cv_portal_verify(conf, req, v.public_id, NULL, NULL, token, NULL, ticket, &res,
+		                       &retry_after);
 		if (res == NULL)
 			goto out;
 		cv_portal_app_read(res, &v.app);
@@ -452,7 +453,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		if (err == CV_ERR_NOT_FOUND || err == CV_ERR_INTERNAL)
 			goto out;
 		v.alert = err == CV_ERR_TOO_MANY_ATTEMPTS ? M_TOO_MANY : M_LINK_DEAD;
-		v.alert_seconds = retry_after = atoi(PQgetvalue(res, 0, 1));
+		v.alert_seconds = retry_after;
 		open_page(&p, &v, M_TITLE);
 		email_form(&p, &v, NULL);
 		v.status = err == CV_ERR_TOO_MANY_ATTEMPTS ? 429 : 410;
@@ -469,7 +470,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 	if (strcmp(step, "code") == 0) {
 		code = code_digits(field(req, "code"), codebuf, sizeof(codebuf));
 		err = cv_portal_verify(conf, req, v.public_id, email, code != NULL ? code : "x", NULL,
-		                       NULL, ticket, &res);
+		                       NULL, ticket, &res, &retry_after);
 		OPENSSL_cleanse(codebuf, sizeof(codebuf));
 		if (res == NULL)
 			goto out;
@@ -481,7 +482,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		wait = 0;
 	} else {
 		err = cv_portal_send(conf, req, v.public_id, email, NULL,
-		                     v.lang ? "de" : "en", &res);
+		                     v.lang ? "de" : "en", &res, &retry_after);
 		if (res == NULL)
 			goto out;
 		cv_portal_app_read(res, &v.app);
@@ -491,7 +492,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		goto out;
 	if (err == CV_ERR_TOO_MANY_ATTEMPTS) {
 		v.alert = M_TOO_MANY;
-		v.alert_seconds = retry_after = wait = atoi(PQgetvalue(res, 0, 1));
+		v.alert_seconds = wait = retry_after;
 		v.status = 429;
 	} else if (err != CV_OK) {
 		v.alert = M_WRONG_CODE;
