@@ -217,11 +217,13 @@ def test_mail_of_a_replaced_code_is_expired_not_sent():
             new = wait_row(contact, lambda r: r[1] == "sent", "the new code's message")[0]
             assert new != old
             make_due(old)
-            status, error = wait_until(
+            status, error, attempts = wait_until(
                 lambda: (lambda r: r if r[0] == "expired" else None)(
-                    query_one("SELECT status, last_error FROM cv.outbox WHERE id = %s", (old,))),
+                    query_one("SELECT status, last_error, attempts FROM cv.outbox WHERE id = %s",
+                              (old,))),
                 DELIVERY_TIMEOUT, "the replaced code's message expired")
             assert error == "replaced by a newer code", error
+            assert attempts == 1, f"dropping it counted as an attempt ({attempts})"
             got = server.messages([contact.email])
             assert len(got) == 1, f"{len(got)} messages arrived"
             expect(verify(account.key, contact.email, code_in(got[0])), 200)

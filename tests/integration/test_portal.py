@@ -2,6 +2,7 @@
 endpoints and their CORS policy, enumeration-safe answers, the login ticket
 (single use, expiry, account), and the hosted page as plain forms (security
 headers, CSRF, the code and link flows)."""
+import hashlib
 import html
 import re
 import statistics
@@ -231,6 +232,7 @@ def test_portal_ticket_exchanged_once_for_uuid_and_token():
     assert data["redirect_url"] == f"{PORTAL_URL}?ticket={data['ticket']}"
     stored = query("SELECT ticket_hash FROM cv.login_tickets WHERE account_id = %s", (account.id,))
     assert len(stored) == 1 and data["ticket"].encode() not in bytes(stored[0][0])
+    assert bytes(stored[0][0]) == hashlib.sha256(data["ticket"].encode()).digest()
     first = exchange(account.key, data["ticket"])
     assert first.status == 200, first
     got = first.json()["data"]
@@ -382,6 +384,16 @@ def test_portal_page_refuses_post_without_valid_csrf():
     other = portal_account()
     assert Browser(other).post({"csrf": token, "step": "email",
                                 "email": contact.email}).status == 403
+    # With the right cookie: another app's token for it, and this app's
+    # token with its MAC altered (fresh, so only the MAC can refuse it).
+    twin = Browser(other)
+    twin.cookie = browser.cookie
+    other_token = form_field(twin.get(), "csrf")
+    assert browser.post({"csrf": other_token, "step": "email",
+                         "email": contact.email}).status == 403
+    i = len(token) - 10
+    forged = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
+    assert browser.post({"csrf": forged, "step": "email", "email": contact.email}).status == 403
     assert outbox_rows(account) == 0
 
 
