@@ -9,8 +9,8 @@ import concurrent.futures
 import secrets
 import urllib.parse
 
-from stack import (API, assert_error, auth_limit, auth_token, config, execute, expect, query,
-                   request, send, setup, verify)
+from stack import (API, assert_error, auth_limit, auth_token, config, create_account, execute,
+                   expect, query, request, send, setup, verify)
 from test_limits import assert_limited
 from test_oauth import TOKEN, add_client, assert_oauth_error, issued
 
@@ -114,6 +114,16 @@ def test_expired_key_is_not_a_failed_guess():
     a = fresh_addr()
     for _ in range(3):
         assert_error(send(expired, contact.email, **frm(a)), 401, 3000, "The token is expired")
+    expect(send(account.key, contact.email, **frm(a)), 200)
+
+
+def test_inactive_account_is_not_a_failed_guess():
+    auth_limit(1, 900)
+    account, contact = setup()
+    inactive = create_account(status="inactive")
+    a = fresh_addr()
+    for _ in range(3):
+        assert_error(send(inactive.key, contact.email, **frm(a)), 403, 7002, "Account inactive.")
     expect(send(account.key, contact.email, **frm(a)), 200)
 
 

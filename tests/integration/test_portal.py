@@ -294,6 +294,15 @@ def test_portal_verify_with_link_token():
     assert_error(resp, 400, 13010, "Passcode not found.")
 
 
+def test_portal_link_of_another_account_is_refused_and_kept():
+    account = portal_account()
+    contact = account.add_contact()
+    token = mailed_link_token(account, contact)
+    other = portal_account()
+    assert_error(api(other, "verify", {"token": token}), 400, 13010, "Passcode not found.")
+    assert api(account, "verify", {"token": token}).status == 200
+
+
 # ---------------------------------------------------------------- the hosted page
 
 class Browser:
