@@ -12,15 +12,23 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 	uo-verification-code uo-resend uo-verification uo-verify-email
 	portal-api portal-page login-ticket)
 
-# Debian packages: build, runtime, and what tools/test drives.
-CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
+# Debian packages.  tools/run installs what building and running the service
+# needs (CV_RUN_PACKAGES); tools/test adds what its suites drive
+# (CV_TEST_PACKAGES).  All from Debian's archive: the browser suite uses
+# Debian's chromium, chromium-driver and python3-selenium.
+CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
-	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
-	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium nodejs multiwatch valgrind)
+	nginx-light spawn-fcgi multiwatch openssl procps python3 curl)
+CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
+	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
+	chromium chromium-driver python3-selenium valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
-# order.  Liveness is read from /proc rather than from `wait`: not every
+# order.  Each is started under setsid (which execs in place: the PID stays),
+# in a session of its own, so that a Ctrl-C at the terminal reaches only the
+# script, which then stops them in order; otherwise the terminal's SIGINT
+# would hit every process at once (multiwatch would "respawn" responders
+# that are on their way out).  Liveness is read from /proc rather than from `wait`: not every
 # process is our child (tools/bench's fcgiwrap: spawn-fcgi forks and exits).
 CV_PID_NAMES=()
 CV_PIDS=()
@@ -33,33 +41,62 @@ cv_require_root() {
 	[ "$(id -u)" -eq 0 ] || cv_die "run me as root (I install packages, create the user $CV_USER and drop to it)"
 }
 
-# cv_install_deps: install the missing packages of CV_PACKAGES.  Fast when
-# nothing is missing (one dpkg-query).  Services the packages would start on
-# their own (the distribution's PostgreSQL cluster, nginx on port 80) are kept
-# from starting with a temporary policy-rc.d.
+# cv_phase_start TEXT / cv_phase_end: one line when a long step begins and
+# one with its duration when it ends, so that a first run says what it does.
+cv_phase_start() {
+	CV_PHASE=$1
+	CV_PHASE_T0=$SECONDS
+	cv_say "$CV_PHASE ..."
+}
+cv_phase_end() {
+	cv_say "$CV_PHASE: done in $((SECONDS - CV_PHASE_T0)) s"
+}
+
+# cv_install_deps PACKAGE...: install those of the packages that are missing.
+# Fast when nothing is missing (one dpkg-query).  Services the packages would
+# start on their own (the distribution's PostgreSQL cluster, nginx on port
+# 80) are kept from starting with a temporary policy-rc.d.  apt-get's output
+# goes to a log; every 15 s a line tells how far it got.
 cv_install_deps() {
-	local missing=() p status own_policy=0
-	for p in "${CV_PACKAGES[@]}"; do
+	local missing=() p status own_policy=0 log apt_pid rc=0 n
+	for p in "$@"; do
 		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
 		[ "$status" = "install ok installed" ] || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	cv_say "installing ${missing[*]}"
+	command -v apt-get >/dev/null || cv_die "missing packages ${missing[*]}, and no apt-get to install them (Debian 12 expected)"
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
 		own_policy=1
 	fi
-	local rc=0
+	log=$(mktemp /tmp/cv-apt.XXXXXX.log)
+	cv_phase_start "installing ${#missing[@]} Debian packages and what they need (${missing[*]}; apt-get log: $log)"
 	{ apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/tmp/cv-apt.$$.log 2>&1 || rc=$?
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 &
+	apt_pid=$!
+	while ! wait_for_pid "$apt_pid" 15; do
+		n=$(grep -c '^Setting up ' "$log" 2>/dev/null) || n=0
+		cv_say "  ... still installing: $n packages set up so far"
+	done
+	wait "$apt_pid" || rc=$?
 	[ $own_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
 	if [ $rc -ne 0 ]; then
-		tail -n 30 /tmp/cv-apt.$$.log >&2
-		rm -f /tmp/cv-apt.$$.log
-		cv_die "apt-get install failed"
+		tail -n 30 "$log" >&2
+		cv_die "apt-get install failed (whole log: $log)"
 	fi
-	rm -f /tmp/cv-apt.$$.log
+	cv_phase_end
+	rm -f "$log"
+}
+
+# wait_for_pid PID SECONDS: true once PID has exited, false when it still runs
+# after SECONDS (checked every 0.2 s).
+wait_for_pid() {
+	local deadline=$((SECONDS + $2))
+	while cv_pid_alive "$1"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
 }
 
 cv_ensure_user() {
@@ -329,7 +366,7 @@ cv_start_responders() {
 		rm -f "$CV_STATE/run/$name.sock"
 		(
 			cd "$CV_STATE" &&
-				CV_CONFIG="$CV_STATE/cv.conf" exec spawn-fcgi -n -s "$CV_STATE/run/$name.sock" \
+				CV_CONFIG="$CV_STATE/cv.conf" exec setsid spawn-fcgi -n -s "$CV_STATE/run/$name.sock" \
 					-M 0660 -U "$CV_USER" -G "$CV_USER" -u "$CV_USER" -g "$CV_USER" \
 					-- /usr/bin/multiwatch -f "${CV_WORKERS:-$CV_DEFAULT_WORKERS}" -s TERM \
 					-- "$CV_STATE/bin/$name"
@@ -373,7 +410,7 @@ cv_dead_responders() {
 cv_start_mailer() {
 	(
 		cd "$CV_STATE" &&
-			exec env CV_CONFIG="$CV_STATE/cv.conf" "$@" \
+			exec setsid env CV_CONFIG="$CV_STATE/cv.conf" "$@" \
 				setpriv --reuid="$CV_USER" --regid="$CV_USER" --init-groups -- \
 				"$CV_STATE/bin/cv-mailer"
 	) </dev/null >>"$CV_STATE/log/mailer.log" 2>&1 &
@@ -397,7 +434,7 @@ cv_start_nginx() {
 		tail -n 20 "$err" >&2
 		return 1
 	}
-	nginx -c "$conf" -p "$prefix" -e "$err" -g 'daemon off;' </dev/null >>"$err" 2>&1 &
+	setsid nginx -c "$conf" -p "$prefix" -e "$err" -g 'daemon off;' </dev/null >>"$err" 2>&1 &
 	cv_remember nginx $!
 }
 
