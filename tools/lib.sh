@@ -319,6 +319,9 @@ unix_socket_directories = '$CV_STATE/run'
 port = 5432
 max_connections = 100
 shared_buffers = 128MB
+# No logical replication here: without its launcher a shutdown logs no
+# "background worker ... exited".
+max_logical_replication_workers = 0
 # END contact-verify
 EOF
 }
