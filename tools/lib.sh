@@ -479,12 +479,13 @@ cv_stack_stop() {
 	cv_pg_stop
 }
 
-# cv_log_tails: the end of every log of the stack, for a failure report.
+# cv_log_tails [LINES]: the end of every log of the stack (default 40 lines
+# each), for a failure report.
 cv_log_tails() {
-	local f
+	local f n=${1:-40}
 	for f in "$CV_STATE"/log/*.log; do
 		[ -s "$f" ] && [ "${f##*/}" != initdb.log ] || continue
-		printf '\n----- %s (last 40 lines) -----\n' "${f#"$CV_STATE"/}"
-		tail -n 40 "$f"
+		printf '\n----- %s (last %d lines) -----\n' "${f#"$CV_STATE"/}" "$n"
+		tail -n "$n" "$f"
 	done
 }

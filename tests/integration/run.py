@@ -13,8 +13,9 @@ the mailer run after it stopped the mailer so that tests run their own.
 and responders.  -k
 keeps the tests whose "module.function" name contains SUBSTRING.
 
-Prints "ok   NAME" or "FAIL NAME: REASON" plus the traceback per test, and as
-its last line "N passed, M failed".  A test that raises (anything, including
+Prints "ok   NAME" or "FAIL NAME: REASON" plus the traceback per test and the
+last lines each log of the stack got during that test ("     log NAME: ..."),
+and as its last line "N passed, M failed".  A test that raises (anything, including
 the 120 s time limit) failed; nothing is skipped.  Exit status 1 when a test
 failed, 2 when nothing was selected, else 0.
 
@@ -75,6 +76,38 @@ def discover():
     return tests, broken
 
 
+LOG_LINES = 12   # per log, of what it got during a failed test
+
+
+def log_sizes():
+    """{path: size} of the stack's logs (CV_STATE_DIR/log/*.log)."""
+    sizes = {}
+    for path in glob.glob(os.path.join(os.environ.get("CV_STATE_DIR", "/nonexistent"), "log", "*.log")):
+        try:
+            sizes[path] = os.path.getsize(path)
+        except OSError:
+            pass
+    return sizes
+
+
+def logs_since(before):
+    """The last lines each log got since `before`, as "     log NAME: line"
+    lines: what the processes a failed test involved said meanwhile."""
+    out = []
+    for path, size in sorted(log_sizes().items()):
+        start = before.get(path, 0)
+        if size <= start:
+            continue
+        with open(path, "rb") as f:
+            f.seek(start)
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        name = os.path.basename(path)
+        if len(lines) > LOG_LINES:
+            out.append(f"     log {name}: ... {len(lines) - LOG_LINES} earlier lines")
+        out += [f"     log {name}: {line}" for line in lines[-LOG_LINES:]]
+    return out
+
+
 def first_line(exc):
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -119,6 +152,7 @@ def main():
     start = time.monotonic()
     for name, func in selected:
         t = time.monotonic()
+        logs_before = log_sizes()
         signal.alarm(TEST_TIME_LIMIT)
         try:
             func()
@@ -144,6 +178,8 @@ def main():
             stack.forget_created()
             print(f"FAIL {name}: {first_line(error)}", flush=True)
             print("     " + tb.rstrip().replace("\n", "\n     "), flush=True)
+            for line in logs_since(logs_before):
+                print(line, flush=True)
     print(f"integration ({args.mode}): {len(selected)} tests in {time.monotonic() - start:.1f} s",
           flush=True)
     print(f"{passed} passed, {failed} failed", flush=True)
