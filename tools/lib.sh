@@ -17,7 +17,7 @@ CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
 	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium nodejs multiwatch valgrind)
+	chromium chromium-driver python3-selenium multiwatch valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Liveness is read from /proc rather than from `wait`: not every
