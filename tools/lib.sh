@@ -28,8 +28,9 @@ CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 # in a session of its own, so that a Ctrl-C at the terminal reaches only the
 # script, which then stops them in order; otherwise the terminal's SIGINT
 # would hit every process at once (multiwatch would "respawn" responders
-# that are on their way out).  Liveness is read from /proc rather than from `wait`: not every
-# process is our child (tools/bench's fcgiwrap: spawn-fcgi forks and exits).
+# that are on their way out).  Liveness is read from /proc rather than from
+# `wait`: not every process is our child (tools/bench's fcgiwrap: spawn-fcgi
+# forks and exits).
 CV_PID_NAMES=()
 CV_PIDS=()
 CV_PG_STARTED=0
