@@ -504,7 +504,7 @@ static enum cv_err
 get_page(const struct cv_conf *conf, struct cv_buf *p, struct view *v, PGresult **res)
 {
 	struct json_object *query = NULL, *qv;
-	const char *qs = getenv("QUERY_STRING"), *token = NULL;
+	const char *qs = getenv("QUERY_STRING"), *token = NULL, *state;
 	int has_token = 0;
 	char hash[65];
 	enum cv_err err;
@@ -524,12 +524,13 @@ get_page(const struct cv_conf *conf, struct cv_buf *p, struct view *v, PGresult 
 	}
 	if ((err = fetch_app(v, res, token != NULL ? hash : NULL)) != CV_OK)
 		goto out;
-	if (token != NULL && strcmp(PQgetvalue(*res, 0, CV_PORTAL_APP_LINK_STATE), "valid") == 0) {
+	state = token != NULL ? PQgetvalue(*res, 0, CV_PORTAL_APP_LINK_STATE) : NULL;
+	if (state != NULL && strcmp(state, "valid") == 0) {
 		open_page(p, v, M_CONFIRM_TITLE);
 		confirm_form(p, v, token);
 		v->status = 200;
 	} else if (has_token) {
-		dead_link(p, v, token != NULL ? PQgetvalue(*res, 0, CV_PORTAL_APP_LINK_STATE) : NULL);
+		dead_link(p, v, state);
 	} else {
 		open_page(p, v, M_TITLE);
 		email_form(p, v, NULL);
@@ -596,12 +597,13 @@ post_page(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *r
 	/* email, resend and code all name the address. */
 	email = cv_email_field(req, "email", emailbuf, sizeof(emailbuf));
 	if (email == NULL || step == NULL ||
-	    (strcmp(step, "email") != 0 && strcmp(step, "resend") != 0 && strcmp(step, "code") != 0))
+	    (strcmp(step, "email") != 0 && strcmp(step, "resend") != 0 &&
+	     strcmp(step, "code") != 0))
 		return email_view(p, v, res, M_BAD_EMAIL, field(req, "email"), 200);
 	if (strcmp(step, "code") == 0) {
 		code = code_digits(field(req, "code"), codebuf, sizeof(codebuf));
-		err = cv_portal_verify(conf, req, v->public_id, email, code != NULL ? code : "x", NULL,
-		                       NULL, ticket, res, retry_after);
+		err = cv_portal_verify(conf, req, v->public_id, email, code != NULL ? code : "x",
+		                       NULL, NULL, ticket, res, retry_after);
 		OPENSSL_cleanse(codebuf, sizeof(codebuf));
 		if (*res == NULL)
 			return err;
@@ -610,8 +612,8 @@ post_page(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *r
 			return logged_in(p, reply, v, ticket);
 		wait = 0;
 	} else {
-		err = cv_portal_send(conf, req, v->public_id, email, NULL, v->lang ? "de" : "en", res,
-		                     retry_after);
+		err = cv_portal_send(conf, req, v->public_id, email, NULL, v->lang ? "de" : "en",
+		                     res, retry_after);
 		if (*res == NULL)
 			return err;
 		cv_portal_app_read(*res, &v->app);
@@ -637,7 +639,7 @@ cv_portal_page(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 {
 	struct view v;
 	struct cv_buf p = {NULL, 0, 0, 0};
-	char cookie[CV_CSRF_COOKIE_LEN + 1], new_cookie[CV_CSRF_COOKIE_LEN + 1];
+	char cookie[CV_CSRF_COOKIE_LEN + 1], new_cookie[CV_CSRF_COOKIE_LEN + 1] = "";
 	unsigned char raw[32], nonce[16];
 	int have_cookie, retry_after = 0;
 	PGresult *res = NULL;

@@ -81,7 +81,8 @@ static const struct {
 	 "of the account's contact auth tokens, shown only here and by rotate-secret.\n"
 	 "--token-ttl is the lifetime of those tokens, 60 to 2592000 seconds (default 3600).\n"
 	 "--auth-token-format is the shape of auth-token's answer: object (the default,\n"
-	 "{\"data\":{\"auth_token\":\"...\"}}) or string ({\"data\":\"...\"}, for the public PHP SDK).\n"},
+	 "{\"data\":{\"auth_token\":\"...\"}}) or string ({\"data\":\"...\"}, for the public\n"
+	 "PHP SDK).\n"},
 	{"api-key",
 	 "usage: cvctl api-key add --account UUID [--name NAME] [--expires-in SECONDS]\n"
 	 "       cvctl api-key list --account UUID\n"

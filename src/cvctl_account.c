@@ -92,7 +92,8 @@ cvctl_account_list(struct cvctl *cv, int argc, char **argv)
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_LIST, NULL)) == NULL)
 		return CVCTL_FAIL;
 	cvctl_print_table(cv,
-	                  "uuid\tname\tstatus\ttoken_ttl\tauth_token_format\tsecret\tcontacts\tcreated",
+	                  "uuid\tname\tstatus\ttoken_ttl\tauth_token_format\tsecret\tcontacts"
+	                  "\tcreated",
 	                  res);
 	PQclear(res);
 	return 0;
@@ -140,8 +141,8 @@ cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 	if (format != NULL && strcmp(format, "object") != 0 && strcmp(format, "string") != 0)
 		return cvctl_usage(cv, "--auth-token-format: object or string");
 	if (name == NULL && ttl == NULL && format == NULL)
-		return cvctl_usage(cv,
-		                   "nothing to change: give --name, --token-ttl or --auth-token-format");
+		return cvctl_usage(cv, "nothing to change: give --name, --token-ttl or "
+		                       "--auth-token-format");
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
 	params[0] = id;

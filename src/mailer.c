@@ -515,7 +515,7 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 	struct cv_mail mail = {0};
 	const char *why = NULL;
 	char *msg;
-	size_t len = 0;
+	size_t len = 0, n;
 	int oom = 0;
 
 	/* A retry with no delay past the expiry is what cv.outbox_record turns
@@ -562,8 +562,8 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 	/* A server's refusal may quote the message (a filter naming the URL it
 	 * refused): the error goes to the log, the outbox and an event. */
 	redact(out->error, row->code, "[code]");
-	if (strlen(row->link) > CV_LINK_TOKEN_LEN)
-		redact(out->error, row->link + strlen(row->link) - CV_LINK_TOKEN_LEN, "[link token]");
+	if ((n = strlen(row->link)) > CV_LINK_TOKEN_LEN)
+		redact(out->error, row->link + n - CV_LINK_TOKEN_LEN, "[link token]");
 }
 
 /*
