@@ -35,7 +35,7 @@ static const struct {
 	[CV_STMT_VERIFY] = {"verify",
 	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)", 5, 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
-	    "SELECT " TOKEN_COLUMNS
+	    "SELECT " TOKEN_COLUMNS ", token_format"
 	    " FROM cv.api_auth_token($1, $2::uuid, $3, $4)", 4, 1},
 	[CV_STMT_AUTHENTICATE] = {"authenticate",
 	    "SELECT result, retry_after FROM cv.authenticate_from($1, $2)", 2, 1},
@@ -75,7 +75,7 @@ static const struct {
 	    "SELECT result, retry_after," PORTAL_INFO
 	    " FROM cv.portal_send($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10)", 10, 0},
 	[CV_STMT_PORTAL_VERIFY] = {"portal_verify",
-	    "SELECT result, retry_after," PORTAL_INFO ", ticket_ttl"
+	    "SELECT result, retry_after," PORTAL_INFO ", ticket_ttl, link_state"
 	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", 8, 0},
 	[CV_STMT_LOGIN_TICKET] = {"login_ticket",
 	    "SELECT " TOKEN_COLUMNS

@@ -411,8 +411,9 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	if ((err = settle(err, *res, reply, &app)) != CV_OK)
 		return err;
 	json_object_object_add(reply->data, "ticket", json_object_new_string(ticket));
-	json_object_object_add(reply->data, "expires_in",
-	                       json_object_new_int(atoi(PQgetvalue(*res, 0, 10))));
+	json_object_object_add(
+	    reply->data, "expires_in",
+	    json_object_new_int(atoi(PQgetvalue(*res, 0, CV_PORTAL_VERIFY_TICKET_TTL))));
 	if (app.portal_url != NULL) {
 		if ((url = cv_portal_ticket_url(app.portal_url, ticket)) == NULL)
 			return CV_ERR_INTERNAL;

@@ -39,6 +39,13 @@ struct cv_portal_app {
 	int resend_cooldown;
 };
 
+/* The columns after the app's of the portal statements (lib/db.c). */
+enum cv_portal_column {
+	CV_PORTAL_APP_LINK_STATE = 10,   /* portal_app: the link's state, or 'inactive' */
+	CV_PORTAL_VERIFY_TICKET_TTL = 10, /* portal_verify: seconds the ticket lives */
+	CV_PORTAL_VERIFY_LINK_STATE = 11, /* portal_verify: why a link was refused */
+};
+
 /* Fills app from row 0 of res (a portal statement's).  Cannot fail. */
 void cv_portal_app_read(const PGresult *res, struct cv_portal_app *app);
 

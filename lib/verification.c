@@ -17,6 +17,10 @@
 #include "jwt.h"
 #include "verification.h"
 
+/* The column of cv.api_auth_token's token_format in CV_STMT_AUTH_TOKEN (after
+ * the TOKEN_COLUMNS of lib/db.c). */
+#define AUTH_TOKEN_FORMAT_COL 9
+
 int
 cv_code_hash(const struct cv_conf *conf, char kind, const char *code, size_t len, char out[65])
 {
@@ -293,6 +297,19 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 		return err;
 	if ((err = cv_db_result_wait(res, 8, &reply->retry_after)) == CV_OK)
 		err = cv_contact_token_reply(conf, res, reply);
+	/* The account's auth_token_format 'string': data is the token itself,
+	 * as the public PHP SDK's typed getAuthToken() reads it. */
+	if (err == CV_OK && strcmp(PQgetvalue(res, 0, AUTH_TOKEN_FORMAT_COL), "string") == 0) {
+		struct json_object *token = NULL;
+
+		if (!json_object_object_get_ex(reply->data, "auth_token", &token)) {
+			err = CV_ERR_INTERNAL;
+		} else {
+			json_object_get(token);
+			json_object_put(reply->data);
+			reply->data = token;
+		}
+	}
 	PQclear(res);
 	return err;
 }

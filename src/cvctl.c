@@ -72,13 +72,17 @@ static const struct {
 	 "usage: cvctl account add --name NAME [--token-ttl SECONDS]\n"
 	 "       cvctl account list\n"
 	 "       cvctl account set --account UUID [--name NAME] [--token-ttl SECONDS]\n"
+	 "                         [--auth-token-format object|string]\n"
 	 "       cvctl account disable --account UUID\n"
 	 "       cvctl account enable --account UUID\n"
 	 "       cvctl account rotate-secret --account UUID\n"
 	 "\n"
 	 "add prints uuid=UUID and secret=SECRET: the secret (64 characters) is the HMAC key\n"
 	 "of the account's contact auth tokens, shown only here and by rotate-secret.\n"
-	 "--token-ttl is the lifetime of those tokens, 60 to 2592000 seconds (default 3600).\n"},
+	 "--token-ttl is the lifetime of those tokens, 60 to 2592000 seconds (default 3600).\n"
+	 "--auth-token-format is the shape of auth-token's answer: object (the default,\n"
+	 "{\"data\":{\"auth_token\":\"...\"}}) or string ({\"data\":\"...\"}, for the public\n"
+	 "PHP SDK).\n"},
 	{"api-key",
 	 "usage: cvctl api-key add --account UUID [--name NAME] [--expires-in SECONDS]\n"
 	 "       cvctl api-key list --account UUID\n"

@@ -41,7 +41,7 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char secret[4 * SECRET_BYTES / 3 + 1];
-	const char *params[3];
+	const char *params[4];
 	PGresult *res = NULL;
 	int rc;
 
@@ -65,6 +65,7 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 		params[0] = PQgetvalue(res, 0, 0);
 		params[1] = NULL;
 		params[2] = ttl;
+		params[3] = NULL;
 		if ((set = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL) {
 			rc = CVCTL_FAIL;
 			goto out;
@@ -90,7 +91,10 @@ cvctl_account_list(struct cvctl *cv, int argc, char **argv)
 		return rc;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_LIST, NULL)) == NULL)
 		return CVCTL_FAIL;
-	cvctl_print_table(cv, "uuid\tname\tstatus\ttoken_ttl\tsecret\tcontacts\tcreated", res);
+	cvctl_print_table(cv,
+	                  "uuid\tname\tstatus\ttoken_ttl\tauth_token_format\tsecret\tcontacts"
+	                  "\tcreated",
+	                  res);
 	PQclear(res);
 	return 0;
 }
@@ -116,15 +120,16 @@ account_only(struct cvctl *cv, int argc, char **argv, char *id, size_t idlen)
 int
 cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 {
-	const char *account = NULL, *name = NULL, *ttl = NULL;
+	const char *account = NULL, *name = NULL, *ttl = NULL, *format = NULL;
 	const struct cvctl_opt opts[] = {
 		{"--account", &account, OPT_REQUIRED},
 		{"--name", &name, 0},
 		{"--token-ttl", &ttl, 0},
+		{"--auth-token-format", &format, 0},
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[3];
+	const char *params[4];
 	PGresult *res;
 	int rc;
 
@@ -133,13 +138,17 @@ cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_text(cv, "--name", name, NAME_MAX_BYTES)) != 0 ||
 	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0)
 		return rc;
-	if (name == NULL && ttl == NULL)
-		return cvctl_usage(cv, "nothing to change: give --name or --token-ttl");
+	if (format != NULL && strcmp(format, "object") != 0 && strcmp(format, "string") != 0)
+		return cvctl_usage(cv, "--auth-token-format: object or string");
+	if (name == NULL && ttl == NULL && format == NULL)
+		return cvctl_usage(cv, "nothing to change: give --name, --token-ttl or "
+		                       "--auth-token-format");
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
 	params[0] = id;
 	params[1] = name;
 	params[2] = ttl;
+	params[3] = format;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL)
 		return CVCTL_FAIL;
 	PQclear(res);

@@ -30,13 +30,15 @@ static const struct {
 	[ST_ACCOUNT_ADD] = {"INSERT INTO cv.accounts (name, token_secret) VALUES ($1, $2)"
 	                    " RETURNING id, uuid", 2, 1},
 	[ST_ACCOUNT_SET] = {"UPDATE cv.accounts SET name = COALESCE($2, name),"
-	                    " token_ttl = COALESCE($3::integer, token_ttl) WHERE id = $1::bigint",
-	                    3, 0},
+	                    " token_ttl = COALESCE($3::integer, token_ttl),"
+	                    " auth_token_format = COALESCE($4, auth_token_format)"
+	                    " WHERE id = $1::bigint",
+	                    4, 0},
 	[ST_ACCOUNT_STATUS] = {"UPDATE cv.accounts SET status = $2 WHERE id = $1::bigint", 2, 0},
 	[ST_ACCOUNT_SECRET] = {"UPDATE cv.accounts SET token_secret = $2 WHERE id = $1::bigint",
 	                       2, 0},
 	[ST_ACCOUNT_LIST] = {
-	    "SELECT a.uuid, a.name, a.status, a.token_ttl,"
+	    "SELECT a.uuid, a.name, a.status, a.token_ttl, a.auth_token_format,"
 	    " CASE WHEN a.token_secret IS NULL THEN 'no' ELSE 'yes' END,"
 	    " (SELECT pg_catalog.count(*) FROM cv.contacts c WHERE c.account_id = a.id),"
 	    " " TS("a.created_at") " FROM cv.accounts a ORDER BY a.id", 0, 1},

@@ -480,6 +480,32 @@ load_template(struct mailer *m, const struct outbox_row *row, struct message_tem
 	return 0;
 }
 
+/*
+ * Replaces in text, in place, every occurrence of secret by mark (which is
+ * no longer than secret and cannot be part of it), and a prefix of secret
+ * of at least 8 bytes that ends text (a reply line cut short) by "...".
+ * Cannot fail.
+ */
+static void
+redact(char *text, const char *secret, const char *mark)
+{
+	size_t slen = secret != NULL ? strlen(secret) : 0, mlen = strlen(mark), tlen, n;
+	char *at;
+
+	if (slen == 0 || mlen > slen)
+		return;
+	while ((at = strstr(text, secret)) != NULL) {
+		memcpy(at, mark, mlen);
+		memmove(at + mlen, at + slen, strlen(at + slen) + 1);
+	}
+	tlen = strlen(text);
+	for (n = slen - 1; n >= 8; n--)
+		if (tlen >= n && memcmp(text + tlen - n, secret, n) == 0) {
+			memcpy(text + tlen - n, "...", 4);
+			break;
+		}
+}
+
 /* Composes row with template t and delivers it, filling *out.  Never
  * touches the database. */
 static void
@@ -489,7 +515,7 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 	struct cv_mail mail = {0};
 	const char *why = NULL;
 	char *msg;
-	size_t len = 0;
+	size_t len = 0, n;
 	int oom = 0;
 
 	/* A retry with no delay past the expiry is what cv.outbox_record turns
@@ -533,6 +559,11 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 		deliver_to_dir(m, row, msg, len, out);
 	OPENSSL_cleanse(msg, len);
 	free(msg);
+	/* A server's refusal may quote the message (a filter naming the URL it
+	 * refused): the error goes to the log, the outbox and an event. */
+	redact(out->error, row->code, "[code]");
+	if ((n = strlen(row->link)) > CV_LINK_TOKEN_LEN)
+		redact(out->error, row->link + n - CV_LINK_TOKEN_LEN, "[link token]");
 }
 
 /*

@@ -59,11 +59,13 @@ class _Handler:
             # Wait, without blocking the loop, until the test releases it.
             s.held.set()
             reply = await asyncio.get_running_loop().run_in_executor(None, s.wait_release)
+        raw = envelope.original_content or envelope.content
+        if callable(reply):
+            reply = reply(raw)
         if reply is not None and not reply.startswith("250"):
             with s.lock:
                 s.refused += 1
             return reply
-        raw = envelope.original_content or envelope.content
         with s.lock:
             s.accepted.append(Accepted(envelope.mail_from, envelope.rcpt_tos, raw))
         return "250 2.0.0 OK"
@@ -103,7 +105,8 @@ class SmtpServer:
 
     def reply_next(self, rcpt, *replies):
         """The next messages to rcpt are answered with replies, in turn,
-        instead of being accepted ("451 4.3.0 ..." or "550 5.1.1 ...")."""
+        instead of being accepted ("451 4.3.0 ..." or "550 5.1.1 ...", or a
+        function of the message's bytes that returns the reply)."""
         with self.lock:
             self.replies[rcpt.lower()].extend(replies)
 

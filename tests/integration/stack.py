@@ -15,6 +15,7 @@ import email.policy
 import email.utils
 import hashlib
 import hmac
+import html
 import http.client
 import json
 import os
@@ -308,6 +309,7 @@ class Account:
         self.token_secret = token_secret
         self.key = key
         self.app = None
+        self.public_id = None   # the user app's: its hosted page is /login/{public_id}
 
     def add_key(self, expires_in=None, revoked=False):
         """A new API key; expires_in seconds from the database's now (negative: expired)."""
@@ -327,8 +329,9 @@ class Account:
         cols = {k: v for k, v in cols.items() if v is not None}
         names = ", ".join(cols)
         marks = ", ".join(["%s"] * len(cols))
-        self.app = query_one(f"INSERT INTO cv.user_apps (account_id, {names}) VALUES (%s, {marks})"
-                             " RETURNING id", (self.id, *cols.values()))[0]
+        self.app, self.public_id = query_one(
+            f"INSERT INTO cv.user_apps (account_id, {names}) VALUES (%s, {marks})"
+            " RETURNING id, public_id", (self.id, *cols.values()))
         return self.app
 
     def set_app(self, **columns):
@@ -546,15 +549,19 @@ def html_part(msg):
     return part.get_content()
 
 
-def link_pattern():
-    return re.escape(public_url()) + r"/login/confirm\?token=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])"
+def link_pattern(public_id=None):
+    """The login link of a mail: public_url, the hosted page of the user app
+    (public_id, or any), the token (group "token")."""
+    page = re.escape(public_id) if public_id else r"[A-Za-z0-9_-]{8,64}"
+    return (re.escape(public_url()) + r"/login/" + page +
+            r"\?token=(?P<token>[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
 
 
 def mail_link(msg):
     """(link, token) from the text part."""
     m = re.search(link_pattern(), text_part(msg))
-    assert m is not None, f"no {public_url()}/login/confirm?token=... link in:\n{text_part(msg)}"
-    return m.group(0), m.group(1)
+    assert m is not None, f"no {public_url()}/login/{{public_id}}?token=... link in:\n{text_part(msg)}"
+    return m.group(0), m.group("token")
 
 
 def mail_code(msg, length=6):
@@ -643,6 +650,62 @@ def wait_outbox_final(contact, timeout=10):
         if time.monotonic() >= deadline:
             raise AssertionError(f"outbox row of {contact.email} still {rows[0][0]} after {timeout} s")
         time.sleep(MAIL_POLL)
+
+
+# ---------------------------------------------------------------- the hosted login page
+
+class Browser:
+    """The hosted login page /login/{public_id} as plain forms, no
+    JavaScript: keeps the cv_csrf cookie like a browser."""
+
+    def __init__(self, account, lang=None):
+        self.account = account
+        self.cookie = None
+        self.lang = lang
+
+    def _headers(self):
+        h = {}
+        if self.cookie:
+            h["Cookie"] = f"cv_csrf={self.cookie}"
+        if self.lang:
+            h["Accept-Language"] = self.lang
+        return h
+
+    def _keep_cookie(self, resp):
+        for value in resp.headers.get_all("Set-Cookie") or []:
+            m = re.match(r"cv_csrf=([A-Za-z0-9_-]+);", value)
+            if m:
+                self.cookie = m.group(1)
+
+    def get(self, query="", timeout=15, method="GET"):
+        resp = request(method, f"/login/{self.account.public_id}{query}", headers=self._headers(),
+                       timeout=timeout)
+        self._keep_cookie(resp)
+        return resp
+
+    def open(self, link, method="GET"):
+        """GET (or HEAD) of a link of a mail, which must start with public_url."""
+        assert link.startswith(public_url() + "/"), link
+        resp = request(method, link[len(public_url()):], headers=self._headers())
+        self._keep_cookie(resp)
+        return resp
+
+    def post(self, fields):
+        resp = request("POST", f"/login/{self.account.public_id}", urllib.parse.urlencode(fields),
+                       content_type="application/x-www-form-urlencoded", headers=self._headers())
+        self._keep_cookie(resp)
+        return resp
+
+
+def page_text(resp):
+    return resp.body.decode("utf-8")
+
+
+def form_field(resp, name):
+    """The value of the form field name of a page (unescaped)."""
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page_text(resp))
+    assert m, f"no field {name} in:\n{page_text(resp)}"
+    return html.unescape(m.group(1))
 
 
 # ---------------------------------------------------------------- JWT
@@ -739,6 +802,17 @@ def run_cgi(program, method="POST", body=b"", content_type=None, key=None, path_
         m = re.match(r"(\d{3})(?: |$)", headers.get("status", ""))
         status = int(m.group(1)) if m else None
     return CgiResult(p.returncode, status, headers, out, stderr)
+
+
+def database_down_config():
+    """The text of a configuration like the stack's whose database cannot be
+    reached."""
+    lines = []
+    for key, value in config().items():
+        if key != "database":
+            lines.append(f"{key} = {value}")
+    lines.append("database = host=/nonexistent-cv-itest port=5432 dbname=contact_verify user=cv_app")
+    return "\n".join(lines) + "\n"
 
 
 def private_config(text):

@@ -4,8 +4,8 @@ import re
 import uuid
 
 from stack import (API, assert_error, assert_exact, auth_token, compact, create_account, db_now,
-                   expect, issuer, jwt_verify, mail_code, request, send, send_and_get_code,
-                   send_success_body, setup, verify, wait_for_mail)
+                   execute, expect, issuer, jwt_verify, mail_code, query_one, request, send,
+                   send_and_get_code, send_success_body, setup, verify, wait_for_mail)
 
 
 def token_of(resp):
@@ -160,3 +160,41 @@ def test_auth_token_email_claim_is_stored_address():
     expect(verify(account.key, contact.email.lower(), code), 200)
     _, claims = jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)
     assert claims["email"] == contact.email and claims["email_verified"] is True, claims
+
+
+# ---------------------------------------------------------------- auth_token_format
+
+def test_auth_token_format_object_is_the_default():
+    account, contact = setup()
+    assert query_one("SELECT auth_token_format FROM cv.accounts WHERE id = %s",
+                     (account.id,)) == ("object",)
+    jwt_verify(token_of(auth_token(account.key, contact.uuid)), account.token_secret)
+
+
+def test_auth_token_format_string_answers_the_token_as_data():
+    account, contact = setup()
+    execute("UPDATE cv.accounts SET auth_token_format = 'string' WHERE id = %s", (account.id,))
+    resp = auth_token(account.key, contact.uuid)
+    assert resp.status == 200, resp
+    token = resp.json()["data"]
+    assert isinstance(token, str), resp
+    assert resp.body == compact({"data": token, "meta": []}), resp.body
+    _, claims = jwt_verify(token, account.token_secret)
+    assert claims["sub"] == contact.uuid and claims["aud"] == account.uuid, claims
+    # Errors keep their envelope.
+    assert_error(auth_token(account.key, str(uuid.uuid4())), 400, 55031, "Contact not found.")
+
+
+def test_login_ticket_answer_keeps_uuid_and_token_whatever_the_format():
+    account, contact = setup(portal_url="https://shop.example.com/after-login")
+    execute("UPDATE cv.accounts SET auth_token_format = 'string' WHERE id = %s", (account.id,))
+    portal = f"/portal/v1/{account.public_id}/login"
+    expect(request("POST", f"{portal}/code", {"email": contact.email}), 200)
+    code = mail_code(wait_for_mail(contact.email))
+    resp = expect(request("POST", f"{portal}/verify", {"email": contact.email, "code": code}), 200)
+    resp = request("POST", f"{API}/login-ticket", {"ticket": resp.json()["data"]["ticket"]},
+                   key=account.key)
+    assert resp.status == 200, resp
+    data = resp.json()["data"]
+    assert set(data) == {"uuid", "auth_token"} and data["uuid"] == contact.uuid, resp
+    jwt_verify(data["auth_token"], account.token_secret)

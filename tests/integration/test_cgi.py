@@ -4,8 +4,8 @@ with the request in the environment and the body on standard input."""
 import json
 import os
 
-from stack import (compact, config, expect, mail_code, new_api_key, private_config, run_cgi,
-                   send_success_body, setup, wait_for_mail)
+from stack import (compact, config, database_down_config, expect, mail_code, new_api_key,
+                   private_config, run_cgi, send_success_body, setup, wait_for_mail)
 
 
 def assert_cgi_error(result, status, code, message):
@@ -80,15 +80,6 @@ def test_cgi_wrong_method_answers_405_with_allow():
 def test_cgi_healthz():
     result = run_cgi("healthz", method="GET")
     assert result.status == 200 and result.body == b'{"status":"ok","database":"ok"}', result
-
-
-def database_down_config():
-    lines = []
-    for key, value in config().items():
-        if key != "database":
-            lines.append(f"{key} = {value}")
-    lines.append("database = host=/nonexistent-cv-itest port=5432 dbname=contact_verify user=cv_app")
-    return "\n".join(lines) + "\n"
 
 
 def test_cgi_answers_503_when_database_unreachable():

@@ -203,6 +203,7 @@ def test_cvctl_account_list_shows_accounts_but_no_secret():
     rows = [r for r in table(out) if r["uuid"] == account]
     assert len(rows) == 1, out
     assert rows[0]["status"] == "active" and rows[0]["token_ttl"] == "300", rows
+    assert rows[0]["auth_token_format"] == "object", rows
     assert rows[0]["secret"] == "yes" and rows[0]["contacts"] == "0", rows
     assert rows[0]["name"].startswith("cvctl-"), rows
 
@@ -217,6 +218,21 @@ def test_cvctl_account_set_changes_name_and_token_ttl():
     fails("account", "set", "--account", account, "--token-ttl", "10", status=2)
     assert query_one("SELECT name, token_ttl FROM cv.accounts WHERE id = %s",
                      (account_id,)) == ("Renamed", 7200)
+
+
+def test_cvctl_account_set_auth_token_format_shapes_the_auth_token_answer():
+    account, key, email = provisioned()
+    contact_uuid = query_one("SELECT uuid::text FROM cv.contacts WHERE email = %s", (email,))[0]
+    assert ok("account", "set", "--account", account, "--auth-token-format", "string") == ""
+    rows = [r for r in table(ok("account", "list")) if r["uuid"] == account]
+    assert rows[0]["auth_token_format"] == "string", rows
+    resp = expect(auth_token(key, contact_uuid), 200)
+    assert isinstance(resp.json()["data"], str) and resp.json()["meta"] == [], resp
+    fails("account", "set", "--account", account, "--auth-token-format", "jwt", status=2,
+          mentions="--auth-token-format")
+    ok("account", "set", "--account", account, "--auth-token-format", "object")
+    resp = expect(auth_token(key, contact_uuid), 200)
+    assert set(resp.json()["data"]) == {"auth_token"}, resp
 
 
 def test_cvctl_account_disable_answers_403_and_enable_restores():

@@ -14,8 +14,8 @@ import email.policy
 
 from mailers import Mailer, wait_until
 from smtp_server import SmtpServer
-from stack import (Contact, create_account, execute, expect, mail_code, query, query_one, send,
-                   setup, verify)
+from stack import (Contact, create_account, execute, expect, mail_code, mail_link, query, query_one,
+                   send, setup, verify)
 
 MODE = "mailer"
 
@@ -159,6 +159,35 @@ def test_smtp_5xx_marks_the_message_failed_with_the_reply():
             expect(send(account.key, other.email), 200)
             wait_row(other, lambda r: r[1] == "sent", "a later message")
             assert row_of(contact)[1:3] == ("failed", 1), row_of(contact)
+    finally:
+        server.stop()
+
+
+def test_smtp_refusal_quoting_the_link_and_code_keeps_them_out_of_log_outbox_and_events():
+    # A content filter that names what it refused: the message's link and code.
+    quoted = {}
+
+    def refuse(raw):
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        quoted["link"], quoted["token"] = mail_link(msg)
+        quoted["code"] = mail_code(msg)
+        return f"554 5.7.1 code {quoted['code']} and URL {quoted['link']} are listed"
+
+    server = SmtpServer().start()
+    try:
+        with Mailer(server.url) as mailer:
+            account, contact = setup()
+            server.reply_next(contact.email, refuse)
+            expect(send(account.key, contact.email), 200)
+            _, _, _, error, _ = wait_row(contact, lambda r: r[1] == "failed", "failure")
+            assert error.startswith("554 5.7.1 code [code] and URL ") and "[link token]" in error, \
+                error
+            wait_until(lambda: "status=failed" in mailer.log(), 10, "the mailer's log line")
+            kept = {"outbox": error, "events": " ".join(d for _, d in mail_events(contact)),
+                    "mailer log": mailer.log()}
+            for where, text in kept.items():
+                assert quoted["token"] not in text, f"the link token is in the {where}"
+                assert quoted["code"] not in text, f"the code is in the {where}"
     finally:
         server.stop()
 
