@@ -356,6 +356,25 @@ def login_with_link_from_mail(d, account):
     expect_portal(d, account, contact, "link-4-portal")
 
 
+def login_with_link_of_api_send_mail(d, account):
+    """The business's backend starts the login (POST .../send, the API's own
+    mail); the contact clicks the mail's link: one button, then the portal."""
+    contact = add_contact(account)
+    req = urllib.request.Request(
+        f"{BASE}/api/v3/oauth/clients/contact-verification/send", method="POST",
+        data=json.dumps({"email": contact.email}).encode(),
+        headers={"Authorization": f"Bearer {account.key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=STEP_TIMEOUT) as resp:
+        check(resp.status == 200, f"send answered {resp.status}")
+    link = link_of(wait_for_mail(contact.email), account)
+    d.get(link)
+    visible(d, "#confirm-form")
+    check(text_of(d, "h1") == "Confirm your login", "no confirmation step")
+    shot(d, "api-link-1-confirm")
+    by_role(d, "button", "Log in").click()
+    expect_portal(d, account, contact, "api-link-2-portal")
+
+
 def resend_countdown(d, account):
     contact = add_contact(account)
     email_step(d, account, contact, "resend")
@@ -417,8 +436,8 @@ def keyboard_only(d, account):
     expect_portal(d, account, contact, "keyboard-3-portal")
 
 
-TESTS = [login_with_code_from_mail, login_with_link_from_mail, resend_countdown,
-         wrong_code_message, keyboard_only]
+TESTS = [login_with_code_from_mail, login_with_link_from_mail, login_with_link_of_api_send_mail,
+         resend_countdown, wrong_code_message, keyboard_only]
 
 
 # --- running them -----------------------------------------------------------------
