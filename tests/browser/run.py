@@ -326,6 +326,16 @@ def email_step(d, account, contact, prefix):
     shot(d, f"{prefix}-2-code")
 
 
+def confirm_link(d, account, contact, confirm_shot, portal_shot):
+    """Open the link of the contact's mail: one button, then the portal."""
+    d.get(link_of(wait_for_mail(contact.email), account))
+    visible(d, "#confirm-form")
+    check(text_of(d, "h1") == "Confirm your login", "no confirmation step")
+    shot(d, confirm_shot)
+    by_role(d, "button", "Log in").click()
+    expect_portal(d, account, contact, portal_shot)
+
+
 # --- the tests -------------------------------------------------------------------
 
 def login_with_code_from_mail(d, account):
@@ -347,13 +357,7 @@ def login_with_code_from_mail(d, account):
 def login_with_link_from_mail(d, account):
     contact = add_contact(account)
     email_step(d, account, contact, "link")
-    link = link_of(wait_for_mail(contact.email), account)
-    d.get(link)
-    visible(d, "#confirm-form")
-    check(text_of(d, "h1") == "Confirm your login", "no confirmation step")
-    shot(d, "link-3-confirm")
-    by_role(d, "button", "Log in").click()
-    expect_portal(d, account, contact, "link-4-portal")
+    confirm_link(d, account, contact, "link-3-confirm", "link-4-portal")
 
 
 def login_with_link_of_api_send_mail(d, account):
@@ -366,13 +370,7 @@ def login_with_link_of_api_send_mail(d, account):
         headers={"Authorization": f"Bearer {account.key}", "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=STEP_TIMEOUT) as resp:
         check(resp.status == 200, f"send answered {resp.status}")
-    link = link_of(wait_for_mail(contact.email), account)
-    d.get(link)
-    visible(d, "#confirm-form")
-    check(text_of(d, "h1") == "Confirm your login", "no confirmation step")
-    shot(d, "api-link-1-confirm")
-    by_role(d, "button", "Log in").click()
-    expect_portal(d, account, contact, "api-link-2-portal")
+    confirm_link(d, account, contact, "api-link-1-confirm", "api-link-2-portal")
 
 
 def resend_countdown(d, account):
