@@ -13,6 +13,7 @@ import socket
 import urllib.parse
 from contextlib import contextmanager
 
+from corpus import dechunk
 from stack import (API, create_account, env, private_config, config, run_cgi, setup)
 from test_oauth import add_client
 from test_orchestrator import Tenant
@@ -46,6 +47,8 @@ def raw(data, url=None, timeout=15):
     lines = head.decode("latin-1").split("\r\n")
     assert re.match(r"HTTP/1\.[01] \d{3}", lines[0]), f"no HTTP answer: {head[:200]!r}"
     headers = [(n.strip().lower(), v.strip()) for n, _, v in (h.partition(":") for h in lines[1:])]
+    if ("transfer-encoding", "chunked") in headers:     # Apache's mod_cgi may chunk
+        body = dechunk(body)
     return int(lines[0].split()[1]), headers, body
 
 
