@@ -2,7 +2,9 @@
  * error.c - the table that maps every cv_err to HTTP status, numeric code and
  * message.  The numbers 1003, 1053, 3000, 7002, 13010, 55031 and 55032 come
  * from the Contact Verification API; 1001, 1029, 14xx and 15xx are this
- * project's own (README, "Errors").
+ * project's own (README, "Errors").  The rows the web servers answer with
+ * themselves are in their configurations too: tests/unit/test_error_pages.c
+ * holds those to this table.
  */
 #include "config.h"
 
@@ -29,6 +31,12 @@ static const struct cv_err_info errors[CV_ERR__MAX] = {
 	[CV_ERR_ALREADY_VERIFIED]   = {400, 1016, "Email is already verified."},
 	[CV_ERR_ORIGIN_REFUSED]     = {403, 1403, "Origin not allowed."},
 	[CV_ERR_TICKET_INVALID]     = {400, 1410, "The login ticket is invalid or has expired."},
+	[CV_ERR_BAD_REQUEST]        = {400, 1400, "Bad request."},
+	[CV_ERR_REQUEST_TIMEOUT]    = {408, 1408, "Request timeout."},
+	[CV_ERR_PRECONDITION_FAILED] = {412, 1412, "Precondition failed."},
+	[CV_ERR_URI_TOO_LONG]       = {414, 1414, "Request URI too long."},
+	[CV_ERR_EXPECTATION_FAILED] = {417, 1417, "Expectation failed."},
+	[CV_ERR_NOT_IMPLEMENTED]    = {501, 1501, "Not implemented."},
 	[CV_ERR_INTERNAL]           = {500, 1500, "Internal error."},
 	[CV_ERR_UNAVAILABLE]        = {503, 1503, "Service unavailable."},
 };

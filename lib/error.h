@@ -27,6 +27,15 @@ enum cv_err {
 	CV_ERR_ALREADY_VERIFIED,     /* 1016  400 (E400_16) */
 	CV_ERR_ORIGIN_REFUSED,       /* 1403  403 (portal: Origin not allow-listed) */
 	CV_ERR_TICKET_INVALID,       /* 1410  400 (login ticket unknown, used, expired) */
+	/* Answered by the web server itself (nginx.conf.example,
+	 * apache.conf.example), in the envelopes lib/response.c writes; no
+	 * responder returns them. */
+	CV_ERR_BAD_REQUEST,          /* 1400  400 (malformed HTTP) */
+	CV_ERR_REQUEST_TIMEOUT,      /* 1408  408 (Apache) */
+	CV_ERR_PRECONDITION_FAILED,  /* 1412  412 (nginx: a static file's If-Match) */
+	CV_ERR_URI_TOO_LONG,         /* 1414  414 */
+	CV_ERR_EXPECTATION_FAILED,   /* 1417  417 (Apache: an Expect other than 100-continue) */
+	CV_ERR_NOT_IMPLEMENTED,      /* 1501  501 (Apache: a method it does not know) */
 	CV_ERR_INTERNAL,             /* 1500  500 */
 	CV_ERR_UNAVAILABLE,          /* 1503  503 */
 	CV_ERR__MAX

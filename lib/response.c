@@ -33,10 +33,15 @@ reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 410: return "Gone";
+	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
 	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default:  return "Internal Server Error";
 	}
@@ -143,6 +148,11 @@ uo_error(enum cv_err err, const char *detail, const char **code, char *text, siz
 		break;
 	case CV_ERR_METHOD_NOT_ALLOWED:
 	case CV_ERR_NOT_FOUND:
+	case CV_ERR_BAD_REQUEST:
+	case CV_ERR_REQUEST_TIMEOUT:
+	case CV_ERR_PRECONDITION_FAILED:
+	case CV_ERR_URI_TOO_LONG:
+	case CV_ERR_EXPECTATION_FAILED:
 		*code = "UsersOrchestrator_E400";
 		fixed = "Bad Request";
 		break;

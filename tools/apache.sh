@@ -25,7 +25,7 @@ cv_render_apache() {
 		printf 'ErrorLog %s/log/apache-%s.log\nLogLevel warn\n' "$CV_STATE" "$variant"
 		printf 'User %s\nGroup %s\n' "$CV_USER" "$CV_USER"
 		printf 'DocumentRoot %s/htdocs\n' "$dir"
-		for m in mpm_prefork authz_core alias rewrite env headers; do
+		for m in mpm_prefork authz_core alias rewrite env headers unique_id; do
 			printf 'LoadModule %s_module %s/mod_%s.so\n' "$m" "$CV_APACHE_MODULES" "$m"
 		done
 		case $variant in
@@ -38,6 +38,7 @@ cv_render_apache() {
 		esac
 		printf 'StartServers 2\nMinSpareServers 2\nMaxSpareServers 8\nMaxRequestWorkers 32\n'
 		printf 'Define CV_BINDIR %s/bin\nDefine CV_CONFIG %s/cv.conf\nDefine CV_STATIC %s/static\n' "$CV_STATE" "$CV_STATE" "$CV_STATE"
+		printf 'Define CV_ACCESS_LOG %s/log/apache-%s-access.log\n' "$CV_STATE" "$variant"
 		for name in ASAN_OPTIONS UBSAN_OPTIONS; do
 			[ -n "${!name-}" ] || continue
 			if [ "$variant" = fcgid ]; then

@@ -52,7 +52,8 @@ class Hostile:
         self.endpoint = endpoint
         self.raw = raw
         self.must_fail = must_fail
-        self.http_level = http_level    # nginx itself may answer (its JSON envelope)
+        self.http_level = http_level    # nginx itself may answer (the API's envelope when
+                                        # it could not read the request line)
 
 
 def raw_request(method, path, headers, body=b"", version=b"HTTP/1.1", content_length=True):
@@ -366,8 +367,12 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id, port
     for label, path in (("unknown-app", "/login/" + "A" * 22), ("long-id", "/login/" + "A" * 5000),
                         ("nul-id", "/login/%00"), ("bad-link", f"/login/{portal['public_id']}?token=%ff"),
                         ("long-link", f"/login/{portal['public_id']}?token=" + "A" * 6000)):
+        # (A NUL in the path: nginx refuses the request itself; with no
+        # page's path, in the API's envelope.)
         out.append(Hostile(f"portal-page:GET-{label}", ep, raw_request("GET", path, []),
-                           must_fail=label in ("unknown-app", "long-id", "nul-id")))
-    for path in ("/.cv-error/400", "/.cv-error/404", "/.cv-error/414"):
+                           must_fail=label in ("unknown-app", "long-id", "nul-id"),
+                           http_level=label == "nul-id"))
+    for path in ("/.cv-error/api/400", "/.cv-error/api/404", "/.cv-error/page/503",
+                 "/.cv-error/oauth/413", "/.cv-error/"):
         out.append(Hostile(f"internal:{path}", eps["healthz"], raw_request("GET", path, [])))
     return out

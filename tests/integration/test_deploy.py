@@ -4,8 +4,10 @@ through mod_fcgid (CV_APACHE_FCGID_URL) and once through plain mod_cgi
 responders' binaries, PostgreSQL and SMTP server as the nginx stack: the
 core flow from send to auth token, the Users Orchestrator flow, the
 Authorization header reaching the programs, and Apache's own answers (body
-over 64 KiB, unknown paths) in the JSON envelopes; the login portal's
-routes and static files.  Run with --mode apache."""
+over 64 KiB, unknown paths, TRACE, malformed requests, the static files) in
+the envelope of the path's dialect with X-Request-Id, the responders' pages
+left pages; the login portal's routes and static files.  Run with --mode
+apache."""
 import base64
 import contextlib
 import json
@@ -190,6 +192,77 @@ def portal_flow(variant):
         assert script.header("X-Content-Type-Options") == "nosniff", script.headers
 
 
+def own_answers(variant):
+    # Apache's own answers, as nginx's: the envelope of the path's dialect,
+    # X-Request-Id (but where Apache could not read the request: no request
+    # id exists yet), the responders' headers; TRACE never echoes.
+    from test_nginx_answers import assert_envelope, http, request_id, values
+    from test_portal import portal_account
+    public_id = portal_account().public_id
+    big = b"x" * (70 * 1024)
+    paths = [(f"{API}/send", "api", "POST"), ("/oauth/token", "oauth", "POST"),
+             (V4, "uo", "POST"), ("/VerifyEmail/Resend", "uo-legacy", "POST"),
+             (f"{LINK}?token=" + "A" * 43, "page", "GET, HEAD, POST"),
+             (f"/login/{public_id}", "page", "GET, HEAD, POST"), ("/healthz", "api", "GET, HEAD")]
+    with through(variant) as url:
+        for path, dialect, allow in paths:
+            status, headers, body = http("TRACE", path, [("Authorization", "Bearer secret")],
+                                         url=url)
+            assert status == 405 and b"secret" not in body, (path, status, body[:200])
+            assert_envelope(dialect, 405, headers, body)
+            assert allow in values(headers, "allow"), (path, headers)
+            status, headers, body = http("POST", path, [("Content-Type", "text/plain")], big,
+                                         url=url)
+            assert status == 413, (path, status, body[:200])
+            assert_envelope(dialect, 413, headers, body)
+        # The static files: names only, GET and HEAD only, whole files.
+        for path in ("/portal/static/", "/portal/static/.", "/portal/static/.htaccess",
+                     "/portal/static/nope.js", "/nope"):
+            status, headers, body = http("GET", path, url=url)
+            assert status == 404, (path, status, body[:200])
+            assert_envelope("api", 404, headers, body)
+        for method in ("POST", "DELETE", "FOO"):
+            status, headers, body = http(method, "/portal/static/portal.js",
+                                         body=b"x" if method == "POST" else b"", url=url)
+            assert status == 405, (method, status, body[:200])
+            assert_envelope("api", 405, headers, body)
+            assert "GET, HEAD" in values(headers, "allow"), headers
+        for header in (("Range", "bytes=99999-"), ("If-Match", '"nope"'),
+                       ("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")):
+            status, headers, body = http("GET", "/portal/static/portal.js", [header], url=url)
+            assert status == 200 and b"function" in body, (header, status, body[:200])
+            request_id(headers)
+        # A method Apache does not know, where no program takes it.
+        status, headers, body = http("FOO", "/nope", url=url)
+        assert status == 501, (status, body[:200])
+        assert_envelope("api", 501, headers, body)
+        # What Apache refuses before the request has a path or an id.
+        for status_, args in ((400, ("GET", "/healthz", [("X-Bad", "a\x00b")])),
+                              (400, ("GET", LINK, [("X-Pad", "x" * 20000)])),
+                              (414, ("GET", "/healthz?" + "q" * 20000)),
+                              (417, ("POST", f"{API}/send", [("Expect", "something")], b"{}"))):
+            status, headers, body = http(*args, url=url)
+            assert status == status_, (args[:2], status, body[:200])
+            assert_envelope("api", status_, headers, body, with_id=False)
+
+
+def responder_pages_stay_pages(variant):
+    # A responder's own error page is a page under Apache too: the rule that
+    # labels Apache's own answers JSON leaves the responders' alone (it
+    # made them application/json).  And each answer has one X-Request-Id.
+    from test_nginx_answers import http, request_id, values
+    with through(variant) as url:
+        for path in (f"{LINK}?token=" + "B" * 43, "/login/pa_" + "0" * 32):
+            status, headers, body = http("GET", path, url=url)
+            assert status == 404 and body.startswith(b"<!DOCTYPE html>"), (path, status)
+            assert values(headers, "content-type") == ["text/html; charset=utf-8"], headers
+            request_id(headers)
+        for path in ("/healthz", f"{API}/send"):
+            status, headers, body = http("GET", path, url=url)
+            assert status in (200, 405), (status, body)
+            request_id(headers)
+
+
 def _make(check, variant):
     def test():
         check(variant)
@@ -201,6 +274,6 @@ def _make(check, variant):
 
 for _variant in VARIANTS:
     for _check in (core_flow, uo_flow, authorization_passes, big_bodies_refused,
-                   unknown_paths_404, portal_flow):
+                   unknown_paths_404, portal_flow, own_answers, responder_pages_stay_pages):
         _t = _make(_check, _variant)
         globals()[_t.__name__] = _t

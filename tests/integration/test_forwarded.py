@@ -1,9 +1,14 @@
 """The client address of the per-address limits (lib/client_addr.c): nginx's
 REMOTE_ADDR, or, when that is a trusted proxy (trusted_proxies; the test
 stack trusts 127.0.0.1), the right-most X-Forwarded-For hop that is not one;
-IPv6 per /64; a malformed header falls back to REMOTE_ADDR.  Seen here in
-the name of the verify-per-address bucket (sql/006) through nginx, and with
-an untrusting configuration through the CGI program."""
+IPv6 per /64; a malformed hop read on the way there makes the header count
+for nothing (REMOTE_ADDR), hops left of the client are not read at all.
+Seen here in the name of the verify-per-address bucket (sql/006) through
+nginx, and with other configurations through the CGI program; the README's
+table of examples is checked row by row."""
+import os
+import re
+
 from stack import (assert_error, config, create_account, expect, private_config, query, run_cgi,
                    verify)
 
@@ -45,6 +50,13 @@ def test_malformed_forwarded_for_falls_back_to_remote_addr():
         assert client_of(xff) == "127.0.0.1", xff
 
 
+def test_hops_left_of_the_client_are_not_read():
+    # The client is the right-most hop that is no trusted proxy; what the
+    # client wrote left of it, garbage or empty, changes nothing.
+    assert client_of("not-an-address, 198.51.100.23") == "198.51.100.23"
+    assert client_of(", 198.51.100.23") == "198.51.100.23"
+
+
 def test_ipv6_clients_are_counted_per_64():
     assert client_of("2001:db8:7:8:aaaa:bbbb:cccc:dddd") == "2001:db8:7:8::/64"
     assert client_of("[2001:db8:7:8::1]:4433") == "2001:db8:7:8::/64"
@@ -82,6 +94,42 @@ def test_untrusted_remote_addr_ignores_forwarded_for():
                       extra_env={"HTTP_X_FORWARDED_FOR": "198.51.100.23"})
         assert res.status == 400, res
         assert verify_buckets(account) == [f"verify-ip:{account.id}:127.0.0.1"]
+    finally:
+        remove()
+
+
+def readme_examples():
+    """The rows of the README's table of X-Forwarded-For examples (Limits):
+    [(header or None, client address)]."""
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    table = text.split("| `X-Forwarded-For` | counts under |", 1)
+    assert len(table) == 2, "README.md (Limits) has no table of X-Forwarded-For examples"
+    rows = []
+    for line in table[1].splitlines()[2:]:
+        m = re.fullmatch(r"\s*\| (\(none\)|`([^`]*)`) \| `([^`]+)` \|", line)
+        if not m:
+            break
+        rows.append((m.group(2), m.group(3)))
+    return rows
+
+
+def test_the_readme_examples_of_forwarded_for_hold():
+    # As the README states them: REMOTE_ADDR 127.0.0.1 and trusted_proxies
+    # "127.0.0.1, 10.0.0.0/8", through the CGI program.
+    rows = readme_examples()
+    assert len(rows) >= 8 and ("not-an-address, 198.51.100.23", "198.51.100.23") in rows, rows
+    path, remove = untrusting_config("127.0.0.1, 10.0.0.0/8")
+    try:
+        for xff, client in rows:
+            account = create_account()
+            contact = account.add_contact()
+            res = run_cgi("verify", body={"email": contact.email, "code": "123456"},
+                          key=account.key, config_path=path,
+                          extra_env={} if xff is None else {"HTTP_X_FORWARDED_FOR": xff})
+            assert res.status == 400, res
+            assert verify_buckets(account) == [f"verify-ip:{account.id}:{client}"], (xff, client)
     finally:
         remove()
 

@@ -1,8 +1,8 @@
 """Hostile input (SPEC 5): the corpus of corpus.py -- about 560 malformed,
 oversize and ill-authenticated requests to every endpoint, through nginx --
 never gets a 5xx, and every answer is in the envelope of its endpoint's
-dialect (nginx's own refusals of malformed HTTP in the service's JSON
-envelope).  Afterwards every responder still serves."""
+dialect (nginx's own refusals too; of a request line it could not read, in
+the API's envelope).  Afterwards every responder still serves."""
 import json
 
 from corpus import corpus, send_raw
@@ -39,16 +39,15 @@ def envelope_problem(entry, status, headers, body):
     if not ctype.startswith("application/json"):
         return f"JSON with Content-Type {ctype!r}"
     if entry.http_level and contact_error(doc, status):
-        return None     # nginx refused the HTTP request itself
+        return None     # nginx refused a request line it could not read (no path, no dialect)
     ok = {
         "contact": lambda: contact_error(doc, status) or (status < 400 and "data" in doc),
         "health": lambda: contact_error(doc, status) or (status < 400 and "status" in doc),
-        "html": lambda: contact_error(doc, status),
+        "html": lambda: False,      # a page, also for nginx's own answers
         "oauth": lambda: (set(doc) == {"error", "error_description"} if status >= 400
                           else "access_token" in doc),
         "uo": lambda: uo_envelope(doc),
-        # nginx's 413 for the legacy path is the v4 envelope (nginx.conf.example).
-        "uo_legacy": lambda: set(doc) == LEGACY_KEYS or (status == 413 and uo_envelope(doc)),
+        "uo_legacy": lambda: list(doc) == ["Code", "Errors", "Result", "SessionId", "RequestId"],
     }[dialect]()
     return None if ok else f"not the {dialect} envelope: {doc!r:.200}"
 

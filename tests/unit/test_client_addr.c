@@ -56,6 +56,10 @@ main(void)
 	IS("all_trusted_is_leftmost", client("127.0.0.1", "10.0.0.5, 10.0.0.6"), "10.0.0.5");
 	IS("malformed_hop_falls_back", client("127.0.0.1", "203.0.113.9, nonsense"), "127.0.0.1");
 	IS("malformed_left_hop_falls_back", client("127.0.0.1", "bad, 10.0.0.9"), "127.0.0.1");
+	/* Left of the client: never read, whatever it holds. */
+	IS("malformed_hop_left_of_client_unread", client("127.0.0.1", "not-an-address, 198.18.5.6"),
+	   "198.18.5.6");
+	IS("empty_hop_left_of_client_unread", client("127.0.0.1", ", 198.18.5.6"), "198.18.5.6");
 	IS("empty_hop_falls_back", client("127.0.0.1", "203.0.113.9,,10.0.0.1"), "127.0.0.1");
 	IS("trailing_comma_falls_back", client("127.0.0.1", "203.0.113.9,"), "127.0.0.1");
 	IS("empty_xff_is_remote", client("127.0.0.1", ""), "127.0.0.1");
