@@ -240,6 +240,13 @@ def db():
     return _db
 
 
+def role_dsn(role):
+    """CV_PG_DSN as another role: the stack's cluster trusts its socket, so
+    a test can be any of the programs' roles (sql/014: cv_app, cv_mailer,
+    cv_admin)."""
+    return re.sub(r"\buser=\S+", f"user={role}", env("CV_PG_DSN"))
+
+
 def query(sql, params=None):
     with db().cursor() as cur:
         cur.execute(sql, params)
