@@ -15,7 +15,7 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 # Debian packages: build, runtime, and what tools/test drives.
 CV_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
-	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd curl
+	nginx-light spawn-fcgi python3 python3-psycopg2 python3-aiosmtpd python3-jwt curl
 	clang libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
 	chromium nodejs multiwatch valgrind)
 

@@ -265,6 +265,29 @@ def execute(sql, params=None):
         return cur.rowcount
 
 
+def epoch_in_transaction(sql, params=None):
+    """(the first column of sql's one row, now() as epoch seconds) in one
+    transaction, where now() stands still: what a function made of the
+    transaction's clock against the clock itself."""
+    conn = psycopg2.connect(env("CV_PG_DSN"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            value = cur.fetchone()[0]
+            cur.execute("SELECT extract(epoch FROM now())::float8")
+            return value, cur.fetchone()[0]
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def pyjwt_decode(token, key, **kw):
+    """The claims of token as Debian's PyJWT (python3-jwt) checks them:
+    HS256 only, every time claim with its default leeway of 0."""
+    import jwt
+    return jwt.decode(token, key, algorithms=["HS256"], **kw)
+
+
 def db_now():
     """The database clock as epoch seconds (float)."""
     return float(query_one("SELECT extract(epoch FROM clock_timestamp())")[0])
