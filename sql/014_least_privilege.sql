@@ -142,6 +142,12 @@ BEGIN
 	-- column lists where one does; UPDATE only of what a command changes.
 	GRANT SELECT, INSERT ON cv.accounts, cv.user_apps, cv.contacts, cv.templates TO cv_admin;
 	GRANT UPDATE (name, token_ttl, status, token_secret) ON cv.accounts TO cv_admin;
+	-- cvctl account set --auth-token-format, where 013 (issue 16) has added it.
+	IF EXISTS (SELECT 1 FROM pg_attribute a
+	            WHERE a.attrelid = 'cv.accounts'::regclass AND a.attname = 'auth_token_format'
+	              AND NOT a.attisdropped) THEN
+		GRANT UPDATE (auth_token_format) ON cv.accounts TO cv_admin;
+	END IF;
 	GRANT UPDATE (name, portal_url, sender_name, sender_email, code_length, login_ttl,
 	              verify_ttl, resend_cooldown, allowed_origins, frame_ancestors, brand_color,
 	              ticket_ttl, allow_credentials) ON cv.user_apps TO cv_admin;

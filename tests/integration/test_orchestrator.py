@@ -13,8 +13,8 @@ import secrets
 import time
 import urllib.parse
 
-from stack import (create_account, db_now, epoch_in_transaction, execute, html_part, public_url, query, query_one,
-                   request, text_part, unique_email, wait_for_mail)
+from stack import (create_account, db_now, epoch_in_transaction, execute, html_part, public_url,
+                   query, query_one, request, text_part, unique_email, wait_for_mail)
 
 ALLOWED = "https://shop.example.com"
 V4 = "/v4/Users/VerificationCode"
