@@ -30,7 +30,7 @@ GRANT SELECT, INSERT ON cv_bench.hits TO cv_bench;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cv_bench TO cv_bench;
 GRANT SELECT ON cv.api_keys, cv.accounts TO cv_bench;
 GRANT SELECT, UPDATE ON cv.contacts TO cv_bench;
-GRANT INSERT ON cv.passcodes, cv.outbox, cv.events TO cv_bench;
+GRANT SELECT, INSERT ON cv.passcodes, cv.outbox, cv.events TO cv_bench;
 
 -- The plaintext of the codes tools/bench prepares for the verify runs.
 CREATE TABLE cv_bench.codes (
