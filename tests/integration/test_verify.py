@@ -279,7 +279,13 @@ def test_codes_are_not_repeated():
 # contact's wrong code against an address of no contact.
 TIMING_ADDRESSES = 60
 TIMING_ROUNDS = 5           # each address 5 times: 300 pairs; 5 wrong tries burn no code here
-TIMING_LIMIT_MS = 0.12      # the median of the pairs' differences must stay below this
+# What a leak looks like, in measures that a busy machine (which stretches
+# every request, and so any difference) does not move: the contact slower
+# in 3 of 4 pairs (before the decoy 88-93 %, after 53-59 %; 2.9 % is one
+# standard deviation at 300 pairs), or a median pair difference of a tenth
+# of a request's time (before 17-20 %, after 1-4 %).
+TIMING_SLOWER_LIMIT = 0.75
+TIMING_SHARE_LIMIT = 0.10
 
 
 def verify_timing_pairs(account, known, unknown, rounds=TIMING_ROUNDS):
@@ -317,9 +323,10 @@ def test_verify_time_does_not_reveal_contacts():
     """A contact's address with a wrong code and an address of no contact
     take the same time (sql/017's decoy): 300 interleaved pairs, each of
     the 60 + 60 addresses tried 5 times (as a guesser would), each
-    contact with a live code.  The figures are printed; the median of the
-    pairs' differences stays under 0.12 ms (it was 0.2-0.8 ms before the
-    decoy, the contact slower in 80-95 % of the pairs)."""
+    contact with a live code.  The figures are printed; the contact is
+    slower in fewer than 3 of 4 pairs and the median of the pairs'
+    differences stays under a tenth of a request's time (before the decoy:
+    +0.21-0.24 ms of 1.0-1.3 ms, the contact slower in 88-93 % of pairs)."""
     account = create_account(limits=NO_LIMITS)
     known = []
     for _ in range(TIMING_ADDRESSES + 8):
@@ -338,7 +345,9 @@ def test_verify_time_does_not_reveal_contacts():
     slower = sum(p[0] > p[1] for p in pairs) / len(pairs)
     print(f"     verify median: known {k:.3f} ms, unknown {u:.3f} ms, difference {k - u:+.3f} ms;"
           f" median pair difference {d:+.3f} ms, known slower in {slower:.0%} of {len(pairs)} pairs")
-    assert abs(d) < TIMING_LIMIT_MS, (k, u, d, slower)
+    assert slower < TIMING_SLOWER_LIMIT and abs(d) < TIMING_SHARE_LIMIT * u, \
+        f"verify tells contacts from strangers: known slower in {slower:.0%} of the pairs," \
+        f" by {d:+.3f} ms of {u:.3f} ms"
 
 
 def test_verify_of_an_unknown_address_changes_nothing_but_its_event():
