@@ -2,8 +2,10 @@
  * refdb.c - the database side of the reference responders.  They read the
  * connection string from the same configuration file as the real responders
  * (the "database" key of $CV_CONFIG, by lib/conf.c) and connect with the same options, so a
- * floor and an endpoint of tools/bench differ only in the work they do.  No
- * fcgi_stdio.h here: stderr is the process's log, not the FastCGI stream.
+ * floor and an endpoint of tools/bench differ only in the work they do,
+ * except for the role: the floors' cv_bench (bench/setup.sql), because the
+ * responders' cv_app may touch no table (sql/014).  No fcgi_stdio.h here:
+ * stderr is the process's log, not the FastCGI stream.
  */
 #include "config.h"
 
@@ -43,9 +45,11 @@ refdb_init(void)
 static int
 connect_db(void)
 {
-	const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+	/* user after dbname: it overrides the expanded connection string's. */
+	const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", "user",
+	                      NULL};
 	const char *values[] = {"2", "contact-verify-bench", "-c search_path=pg_catalog", conninfo,
-	                        NULL};
+	                        "cv_bench", NULL};
 
 	conn = PQconnectdbParams(keys, values, 1);
 	prepared = 0;

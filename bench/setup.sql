@@ -7,7 +7,7 @@
 -- of requests from one address measures the work and not the 429 path, and :contacts contacts bench000001@example.com, ...
 -- whose ids are 1..:contacts (the cluster is new).  Also what the floors and
 -- the code preparation need: a table for the fcgi_insert floor and pgcrypto
--- (for HMAC), both in schema cv_bench.
+-- (for HMAC), both in schema cv_bench, and the floors' role cv_bench.
 
 \set ON_ERROR_STOP 1
 BEGIN;
@@ -20,8 +20,17 @@ CREATE TABLE cv_bench.hits (
 	request_id text NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-GRANT USAGE ON SCHEMA cv_bench TO cv_app;
-GRANT SELECT, INSERT ON cv_bench.hits TO cv_app;
+
+-- The floors' own role: the service's roles may not touch a table
+-- (sql/014), and the floors measure a bare SELECT and INSERT.  It may do
+-- exactly what they and pgbench_send_min do.
+CREATE ROLE cv_bench LOGIN;
+GRANT USAGE ON SCHEMA cv, cv_bench TO cv_bench;
+GRANT SELECT, INSERT ON cv_bench.hits TO cv_bench;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cv_bench TO cv_bench;
+GRANT SELECT ON cv.api_keys, cv.accounts TO cv_bench;
+GRANT SELECT, UPDATE ON cv.contacts TO cv_bench;
+GRANT SELECT, INSERT ON cv.passcodes, cv.outbox, cv.events TO cv_bench;
 
 -- The plaintext of the codes tools/bench prepares for the verify runs.
 CREATE TABLE cv_bench.codes (

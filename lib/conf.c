@@ -107,6 +107,7 @@ set_key(struct cv_conf *conf, const char *key, const char *value, char *err, siz
 		size_t      offset;
 	} strings[] = {
 		{"database", offsetof(struct cv_conf, database)},
+		{"mailer_database", offsetof(struct cv_conf, mailer_database)},
 		{"issuer", offsetof(struct cv_conf, issuer)},
 		{"public_url", offsetof(struct cv_conf, public_url)},
 		{"mail_dir", offsetof(struct cv_conf, mail_dir)},
@@ -238,9 +239,15 @@ out:
 void
 cv_conf_free(struct cv_conf *conf)
 {
+	/* The connection strings may hold a password= too. */
 	if (conf->smtp_password != NULL)
 		OPENSSL_cleanse(conf->smtp_password, strlen(conf->smtp_password));
+	if (conf->database != NULL)
+		OPENSSL_cleanse(conf->database, strlen(conf->database));
+	if (conf->mailer_database != NULL)
+		OPENSSL_cleanse(conf->mailer_database, strlen(conf->mailer_database));
 	free(conf->database);
+	free(conf->mailer_database);
 	free(conf->issuer);
 	free(conf->public_url);
 	free(conf->mail_dir);

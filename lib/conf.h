@@ -16,7 +16,8 @@
 #define CV_SECRET_MAX 64
 
 struct cv_conf {
-	char         *database;      /* libpq connection string; "" = libpq env */
+	char         *database;      /* the responders' libpq connection string; "" = libpq env */
+	char         *mailer_database;  /* the mailer's (its own role); NULL when not set */
 	unsigned char code_secret[CV_SECRET_MAX];  /* HMAC key for codes, links */
 	size_t        code_secret_len;
 	unsigned char access_token_key[CV_SECRET_MAX];  /* HS256 key of OAuth access tokens */

@@ -13,10 +13,13 @@
 #include "log.h"
 
 /* What cv_contact_token_reply reads, by column number, from auth-token and
- * from the login-ticket exchange. */
+ * from the login-ticket exchange.  The iat is the transaction's start in
+ * whole seconds, truncated: a bigint cast rounds, which put iat up to half
+ * a second after the token was issued, and verifiers (PyJWT) refuse a token
+ * issued in the future. */
 #define TOKEN_COLUMNS \
 	"result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified," \
-	" extract(epoch FROM now())::bigint, retry_after"
+	" pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint, retry_after"
 
 /* The columns 2..9 of every portal statement (lib/portal.h, struct cv_portal_app). */
 #define PORTAL_INFO                                                                      \

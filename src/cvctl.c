@@ -192,8 +192,10 @@ usage(FILE *f)
 	fputs("usage: cvctl [--database CONNINFO] [--config FILE] COMMAND [OPTIONS]\n"
 	      "       cvctl COMMAND --help\n"
 	      "\n"
-	      "The database is --database, else $CV_DATABASE, else the configuration file's\n"
-	      "database (--config, else $CV_CONFIG, else " CV_DEFAULT_CONFIG ").\n"
+	      "The database is --database, else $CV_DATABASE, else libpq's environment\n"
+	      "(PGHOST, PGUSER, PGSERVICE, ...): connect as the administrator's role cv_admin\n"
+	      "(migrate: as the schema's owner).  The configuration file (--config, else\n"
+	      "$CV_CONFIG, else " CV_DEFAULT_CONFIG ") gives code_secret.\n"
 	      "\n"
 	      "Commands:\n",
 	      f);

@@ -70,7 +70,7 @@ enum cvctl_stmt {
 
 struct cvctl {
 	const char    *command;      /* "contact add", for messages */
-	const char    *database;     /* --database or $CV_DATABASE; NULL: the config's */
+	const char    *database;     /* --database or $CV_DATABASE; NULL: libpq's environment */
 	const char    *config_path;  /* --config or $CV_CONFIG or the default */
 	struct cv_conf conf;
 	int            conf_loaded;

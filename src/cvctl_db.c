@@ -258,15 +258,13 @@ connect_db(struct cvctl *cv)
 	const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
 	const char *values[] = {"10", "cvctl", "-c search_path=pg_catalog -c client_min_messages=warning",
 	                        NULL, NULL};
-	const struct cv_conf *conf;
 
-	if (cv->database != NULL) {
-		values[3] = cv->database;
-	} else {
-		if ((conf = cvctl_conf(cv)) == NULL)
-			return CVCTL_FAIL;
-		values[3] = conf->database;
-	}
+	/* Without --database or $CV_DATABASE, libpq's own environment and
+	 * defaults (PGHOST, PGUSER, PGSERVICE, ~/.pgpass).  Never the
+	 * configuration's database: that is the responders' role, which may
+	 * not administer anything, and the file they read must not hold the
+	 * administrator's password (README, Security model). */
+	values[3] = cv->database != NULL ? cv->database : "";
 	cv->conn = PQconnectdbParams(keys, values, 1);
 	if (cv->conn == NULL)
 		return cvctl_fail(cv, "database connection failed: out of memory");

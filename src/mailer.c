@@ -999,7 +999,14 @@ main(int argc, char **argv)
 		cv_log_error("configuration: %s", err);
 		goto out;
 	}
-	if (cv_db_init(m.conf.database) != 0) {
+	/* Its own role (cv_mailer), never the responders' database: each may
+	 * run only its own SQL functions (README, Security model). */
+	if (m.conf.mailer_database == NULL) {
+		cv_log_error("configuration: mailer_database is not set (the mailer's connection "
+		             "string, role cv_mailer; see contact-verify.conf(5))");
+		goto out;
+	}
+	if (cv_db_init(m.conf.mailer_database) != 0) {
 		cv_log_error("out of memory");
 		rc = 1;
 		goto out;

@@ -222,6 +222,8 @@ cv_copy_bins() {
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
 # readable by root and the service user's group only (the programs refuse a
 # world-readable file).  Replaced atomically: running programs may read it.
+# The responders connect as cv_app, the mailer as cv_mailer (sql/014); cvctl
+# takes its own connection string (tools/cvctl: cv_admin), never this file's.
 # $CV_TRUSTED_PROXIES, when set, becomes trusted_proxies.
 cv_write_config() {
 	local base=$1 secret=$2 smtp=${3-} tmp="$CV_STATE/.cv.conf.$$"
@@ -230,6 +232,7 @@ cv_write_config() {
 		{
 			printf '# contact-verify configuration, written by tools/%s.\n' "${CV_PROG:-lib.sh}"
 			printf 'database = host=%s port=5432 dbname=contact_verify user=cv_app\n' "$CV_STATE/run"
+			printf 'mailer_database = host=%s port=5432 dbname=contact_verify user=cv_mailer\n' "$CV_STATE/run"
 			printf 'code_secret = %s\n' "$secret"
 			printf 'issuer = %s\n' "$base"
 			printf 'public_url = %s\n' "$base"

@@ -241,6 +241,13 @@ def db():
     return _db
 
 
+def role_dsn(role):
+    """CV_PG_DSN as another role: the stack's cluster trusts its socket, so
+    a test can be any of the programs' roles (sql/014: cv_app, cv_mailer,
+    cv_admin)."""
+    return re.sub(r"\buser=\S+", f"user={role}", env("CV_PG_DSN"))
+
+
 def query(sql, params=None):
     with db().cursor() as cur:
         cur.execute(sql, params)
@@ -257,6 +264,29 @@ def execute(sql, params=None):
     with db().cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+def epoch_in_transaction(sql, params=None):
+    """(the first column of sql's one row, now() as epoch seconds) in one
+    transaction, where now() stands still: what a function made of the
+    transaction's clock against the clock itself."""
+    conn = psycopg2.connect(env("CV_PG_DSN"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            value = cur.fetchone()[0]
+            cur.execute("SELECT extract(epoch FROM now())::float8")
+            return value, cur.fetchone()[0]
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def pyjwt_decode(token, key, **kw):
+    """The claims of token as Debian's PyJWT (python3-jwt) checks them:
+    HS256 only, every time claim with its default leeway of 0."""
+    import jwt
+    return jwt.decode(token, key, algorithms=["HS256"], **kw)
 
 
 def db_now():

@@ -17,7 +17,8 @@ import psycopg2
 
 import stack
 from stack import (assert_error, auth_token, code_secret, create_account, env, execute,
-                   expect, jwt_verify, query, query_one, request, send, unique_email)
+                   expect, jwt_verify, query, query_one, request, role_dsn, send,
+                   unique_email)
 
 SQL_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                         "sql"))
@@ -38,13 +39,15 @@ class Run:
                 f" stderr {self.stderr[:500]!r}>")
 
 
-def cvctl(*args, database=True, extra_env=None, stdin=None):
+def cvctl(*args, database="cv_admin", extra_env=None, stdin=None):
     """Runs $CV_BIN_DIR/cvctl (as root, like an administrator) with the
-    test database as --database's default (CV_DATABASE) unless database is
-    False, and CV_CONFIG."""
+    test database as --database's default (CV_DATABASE), connecting as the
+    administrator's role cv_admin (sql/014) or as role database ("postgres",
+    the schema's owner, for migrate), or without CV_DATABASE when database
+    is False; and CV_CONFIG."""
     run_env = {"PATH": "/usr/bin:/bin", "CV_CONFIG": env("CV_CONFIG")}
     if database:
-        run_env["CV_DATABASE"] = env("CV_PG_DSN")
+        run_env["CV_DATABASE"] = role_dsn(database)
     for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if name in os.environ:
             run_env[name] = os.environ[name]
@@ -726,17 +729,42 @@ def test_cvctl_outbox_shows_counts_age_and_failures():
 
 # ---------------------------------------------------------------- configuration
 
-def test_cvctl_uses_the_configured_database_without_database_option():
+def test_cvctl_connects_by_its_own_connection_string_never_the_configurations():
+    """The configuration's database is the responders' role, which may not
+    administer anything (sql/014): cvctl takes --database, else
+    CV_DATABASE, else libpq's environment (PGHOST, PGUSER, ...)."""
     account, _, _ = new_account()
-    # No CV_DATABASE: the config's database (the service's role cv_app).
-    rows = table(ok("account", "list", database=False))
-    assert account in [r["uuid"] for r in rows]
-    out = ok("--database", env("CV_PG_DSN"), "account", "list", database=False)
-    assert account in out
-    fails("account", "list", database=False, extra_env={"CV_CONFIG": "/nonexistent/cv.conf"},
-          status=1, mentions="configuration")
+    dsn = dict(kv.split("=", 1) for kv in role_dsn("cv_admin").split())
+    libpq_env = {"PGHOST": dsn["host"], "PGPORT": dsn["port"], "PGDATABASE": dsn["dbname"],
+                 "PGUSER": dsn["user"]}
+    path, remove = stack.private_config(
+        "".join(f"{k} = {v}\n" for k, v in stack.config().items() if k != "database") +
+        "database = host=/nonexistent-cv-itest dbname=contact_verify user=cv_app\n")
+    try:
+        rows = table(ok("account", "list", database=False,
+                        extra_env={"CV_CONFIG": path, **libpq_env}))
+        assert account in [r["uuid"] for r in rows]
+        assert account in ok("--database", role_dsn("cv_admin"), "account", "list",
+                             database=False, extra_env={"CV_CONFIG": path})
+        # Neither a connection string nor libpq's environment: not the file's.
+        fails("account", "list", database=False, extra_env={"CV_CONFIG": path}, status=1,
+              mentions="database connection failed")
+    finally:
+        remove()
+    # The file is still read for code_secret (an OAuth client's secret hash),
+    # and only then.
+    assert account in ok("account", "list", extra_env={"CV_CONFIG": "/nonexistent/cv.conf"})
+    fails("oauth-client", "add", "--account", account,
+          extra_env={"CV_CONFIG": "/nonexistent/cv.conf"}, status=1, mentions="configuration")
     fails("--database", "host=/nonexistent dbname=x", "account", "list", status=1,
           mentions="database connection failed")
+
+
+def test_cvctl_as_the_responders_role_cannot_administer():
+    """cv_app, the responders' role, may only call the endpoints' functions."""
+    fails("account", "list", database="cv_app", status=1, mentions="permission denied")
+    fails("account", "add", "--name", "x", database="cv_app", status=1,
+          mentions="permission denied")
 
 
 # ---------------------------------------------------------------- migrate
@@ -747,18 +775,22 @@ def migration_versions():
 
 
 def test_cvctl_migrate_is_a_no_op_on_an_up_to_date_database():
-    out = ok("migrate", "--sql-dir", SQL_DIR)
+    out = ok("migrate", "--sql-dir", SQL_DIR, database="postgres")
     assert out == "0 applied, database up to date\n", out
-    out = ok("migrate", extra_env={"CV_SQL_DIR": SQL_DIR})
+    out = ok("migrate", extra_env={"CV_SQL_DIR": SQL_DIR}, database="postgres")
     assert out == "0 applied, database up to date\n", out
     recorded = [r[0] for r in query("SELECT version FROM cv.schema_migrations ORDER BY version")]
     assert recorded == migration_versions(), recorded
-    fails("migrate", "--sql-dir", "/nonexistent", status=1, mentions="/nonexistent")
+    fails("migrate", "--sql-dir", "/nonexistent", status=1, mentions="/nonexistent",
+          database="postgres")
     empty = tempfile.mkdtemp()
     try:
-        fails("migrate", "--sql-dir", empty, status=1, mentions="no migrations")
+        fails("migrate", "--sql-dir", empty, status=1, mentions="no migrations",
+              database="postgres")
     finally:
         os.rmdir(empty)
+    # The administrator's role cannot change the schema: migrations need its owner.
+    fails("migrate", "--sql-dir", SQL_DIR, status=1, mentions="permission denied")
 
 
 def test_cvctl_migrate_builds_a_fresh_database_and_rolls_back_a_failing_migration():

@@ -4,6 +4,7 @@ tokens on all three endpoints; expiry on the database clock; revocation; a
 contact auth token is never an access token; failed client authentications
 are rate limited per address."""
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -12,7 +13,8 @@ import time
 import urllib.parse
 
 from stack import (API, assert_error, auth_limit, auth_token, b64url_decode, code_secret, db_now,
-                   execute, expect, issuer, jwt_verify, query_one, request, send, setup)
+                   epoch_in_transaction, execute, expect, issuer, jwt_verify, pyjwt_decode,
+                   query_one, request, send, setup)
 
 TOKEN = "/oauth/token"
 
@@ -246,3 +248,30 @@ def test_client_secret_is_stored_only_as_keyed_hash():
     issued(token_by_form(client_id, secret))
     stored = query_one("SELECT secret_hash FROM cv.oauth_clients WHERE id = %s", (client_id,))[0]
     assert bytes(stored) != secret.encode() and secret.encode() not in bytes(stored)
+
+
+def test_fresh_access_tokens_are_accepted_by_pyjwt_at_once():
+    """As auth tokens: iat (and exp = iat + ttl) truncated to whole seconds,
+    so PyJWT with no leeway takes every fresh access token."""
+    forget_failures()
+    account, _ = setup()
+    client_id, secret = add_client(account)
+
+    def fetch_and_decode(_):
+        claims = pyjwt_decode(issued(token_by_form(client_id, secret)), access_token_key(),
+                              issuer=issuer())
+        assert claims["exp"] == claims["iat"] + 3600, claims
+        return claims
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(fetch_and_decode, range(40)))
+    assert len({c["jti"] for c in claims}) == 40
+
+
+def test_oauth_client_clock_is_truncated_not_rounded():
+    """cv.oauth_client's now_epoch (the access token's iat) is never after
+    the transaction's clock, in 20 transactions whatever their fraction of
+    a second (rounded, half of them would be up to 0.5 s ahead)."""
+    for _ in range(20):
+        epoch, now = epoch_in_transaction("SELECT now_epoch FROM cv.oauth_client(1, 'itest')")
+        assert epoch <= now < epoch + 1, (epoch, now)

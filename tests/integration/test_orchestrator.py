@@ -13,8 +13,8 @@ import secrets
 import time
 import urllib.parse
 
-from stack import (create_account, db_now, execute, html_part, public_url, query, query_one,
-                   request, text_part, unique_email, wait_for_mail)
+from stack import (create_account, db_now, epoch_in_transaction, execute, html_part, public_url,
+                   query, query_one, request, text_part, unique_email, wait_for_mail)
 
 ALLOWED = "https://shop.example.com"
 V4 = "/v4/Users/VerificationCode"
@@ -372,3 +372,15 @@ def test_bad_bodies_get_e400_00_never_5xx():
         assert_v4(resp, resp.status, "UsersOrchestrator_E400_00")
     resp = request("GET", V4, headers=t.headers())
     assert_v4(resp, 405, "UsersOrchestrator_E400")
+
+
+def test_tenant_clock_is_truncated_not_rounded():
+    """cv.uo_tenant's now_epoch, against which a tenant JWT's exp and nbf
+    are judged (in whole seconds), is the clock truncated: rounded, a token
+    became invalid up to half a second before exp + leeway, and valid up to
+    half a second before nbf - leeway."""
+    t = tenant()
+    for _ in range(20):
+        epoch, now = epoch_in_transaction("SELECT now_epoch FROM cv.uo_tenant(%s, %s, %s)",
+                                          t.codes)
+        assert epoch <= now < epoch + 1, (epoch, now)
