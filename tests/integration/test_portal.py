@@ -8,9 +8,10 @@ import statistics
 import time
 import urllib.parse
 
-from stack import (API, Browser, assert_error, create_account, execute, form_field, jwt_verify,
-                   mail_code, page_text, query, query_one, request, text_part, unique_email,
-                   wait_for_mail)
+from stack import (API, NO_LIMITS, Browser, assert_error, create_account, execute, form_field,
+                   jwt_verify, mail_code, page_text, query, query_one, request, text_part,
+                   unique_email, wait_for_mail)
+from test_verify import assert_timing_alike, timing_contacts, verify_timing_pairs
 
 ORIGIN = "https://shop.example.com"
 PORTAL_URL = "https://shop.example.com/after-login"
@@ -171,6 +172,20 @@ def test_portal_code_time_does_not_reveal_contacts():
     print(f"     portal login/code median: known {k:.2f} ms, unknown {u:.2f} ms,"
           f" difference {k - u:+.2f} ms")
     assert abs(k - u) < max(5.0, 0.5 * max(k, u)), (k, u)
+
+
+def test_portal_verify_time_does_not_reveal_contacts():
+    """login/verify, the portal's public verify, takes as long for an address
+    of no contact as for a contact's wrong code (sql/018's decoy): 300
+    interleaved pairs, as test_verify_time_does_not_reveal_contacts (before
+    the decoy: +0.23-0.53 ms, the contact slower in up to 80 % of pairs)."""
+    account = portal_account(limits=NO_LIMITS)
+    known, unknown = timing_contacts(account)
+    path = f"/portal/v1/{account.public_id}/login/verify"
+    headers = {"Origin": ORIGIN}
+    verify_timing_pairs(account, known[-8:], unknown[-8:], rounds=1, path=path, headers=headers)
+    assert_timing_alike("portal login/verify", verify_timing_pairs(
+        account, known[:-8], unknown[:-8], path=path, headers=headers))
 
 
 def test_portal_send_limit_per_client_address():
