@@ -109,8 +109,10 @@ def test_disabled_account_portal_link_stops():
     member = portal.add_contact()
     token = mailed_link_token(portal, member)
     disable(portal)
+    # The hosted page says so (README, Login portal: 403 "Login unavailable").
     page = request("GET", f"/login/{portal.public_id}?token={token}")
-    assert page.status == 404 and token.encode() not in page.body, page
+    assert page.status == 403 and b"Login unavailable" in page.body, page
+    assert token.encode() not in page.body, page
     assert_error(api(portal, "verify", {"token": token}), 404, 1404, "Not found.")
     assert member.live_passcode()[4] is None, "the refused link was used up"
 
