@@ -345,8 +345,12 @@ cv_pg_start() {
 }
 
 cv_pg_stop() {
+	local pid
 	[ "$CV_PG_STARTED" = 1 ] || return 0
 	CV_PG_STARTED=0
+	# A postmaster that died (tools/run stops for that) has nothing to stop.
+	pid=$(head -n 1 "$CV_STATE/pg/postmaster.pid" 2>/dev/null) || pid=
+	[ -n "$pid" ] && cv_pid_alive "$pid" || return 0
 	cv_as_user "$(cv_pg_bindir)/pg_ctl" -D "$CV_STATE/pg" -m fast -w -t 60 stop >/dev/null
 }
 
