@@ -386,8 +386,8 @@ def create_account(status="active", token_secret=True, token_ttl=None, user_app=
     False, a user app (resend_cooldown 0 unless given; pass
     resend_cooldown=None for the schema's default).  token_secret: True for
     a random 48-character secret, None for none, or the secret itself.
-    limits: the account's SPEC 7 limits ({"sends_per_hour": 2, ...}); tests
-    that are not about limits get generous ones."""
+    limits: the account's limits ({"sends_per_hour": 2, ...}: README
+    "Configuration"); tests that are not about limits get generous ones."""
     if token_secret is True:
         token_secret = secrets.token_urlsafe(36)
     name = f"itest-{uuid.uuid4().hex[:12]}"

@@ -1,6 +1,6 @@
-"""Callers' API keys (SPEC 4.1, 2.4): every endpoint answers 401 for a
-missing, unknown, revoked or expired key, 403 for an inactive account, and
-checks the key before it says anything about the body."""
+"""Callers' API keys (README "API", "API, Errors"): every endpoint answers 401
+for a missing, unknown, revoked or expired key, 403 for an inactive account,
+and checks the key before it says anything about the body."""
 import uuid
 
 from stack import API, assert_error, create_account, expect, new_api_key, query_one, request, setup

@@ -1,5 +1,6 @@
-"""GET .../auth-token/{uuid}: the whole flow, the JWT (RFC 7519, HS256 with
-the account's secret) and its claims, and the lookups that fail (SPEC 2.3)."""
+"""GET .../auth-token/{uuid} (README "API, GET .../auth-token"): the whole
+flow, the JWT (RFC 7519, HS256 with the account's secret) and its claims, and
+the lookups that fail."""
 import concurrent.futures
 import re
 import uuid

@@ -1,5 +1,6 @@
-"""The events table (SPEC section 8): each step of send, delivery, verify
-and auth token leaves one row with its code, numeric id and request id."""
+"""The events table (README "Logs, schema, events"): each step of send,
+delivery, verify and auth token leaves one row with its code, numeric id and
+request id."""
 import json
 
 from stack import (auth_token, execute, expect, mail_code, passcode_not_found, send, setup, verify,

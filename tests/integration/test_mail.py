@@ -1,6 +1,6 @@
 """The email a send produces, as the real SMTP server received it from the
-mailer (SPEC section 6): envelope, headers, MIME structure, code and link,
-and the outbox row after delivery."""
+mailer (README "Security model", "Logs, schema, events"): envelope, headers,
+MIME structure, code and link, and the outbox row after delivery."""
 import email.utils
 import re
 

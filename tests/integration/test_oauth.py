@@ -1,8 +1,8 @@
-"""OAuth 2.0 client credentials (SPEC 4.2, RFC 6749 section 4.4): POST
-/oauth/token by form, JSON and HTTP Basic; every section 5.2 error; access
-tokens on all three endpoints; expiry on the database clock; revocation; a
-contact auth token is never an access token; failed client authentications
-are rate limited per address."""
+"""OAuth 2.0 client credentials (README "API, POST /oauth/token", RFC 6749
+section 4.4): POST /oauth/token by form, JSON and HTTP Basic; every section
+5.2 error; access tokens on all three endpoints; expiry on the database clock;
+revocation; a contact auth token is never an access token; failed client
+authentications are rate limited per address."""
 import base64
 import concurrent.futures
 import hashlib

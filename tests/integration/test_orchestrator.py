@@ -1,7 +1,8 @@
-"""The Users Orchestrator dialect (SPEC section 3): tenants by headers and
-HS256 JWTs, both send shapes end to end with the email read back, verify by
-code and by link, the link page (GET/HEAD never consume), open-redirect
-refusals, every JWT failure, each missing header, and events in order."""
+"""The Users Orchestrator dialect (README "Users Orchestrator API"): tenants
+by headers and HS256 JWTs, both send shapes end to end with the email read
+back, verify by code and by link, the link page (GET/HEAD never consume),
+open-redirect refusals, every JWT failure, each missing header, and events in
+order."""
 import base64
 import concurrent.futures
 import hashlib

@@ -1,5 +1,5 @@
-"""Secrets at rest (SPEC 4.1, 5, 6, 9): a database dump reveals no code, link
-token or API key, not even while the mail waits (the outbox holds them
+"""Secrets at rest (README "Security model"): a database dump reveals no code,
+link token or API key, not even while the mail waits (the outbox holds them
 sealed with AES-256-GCM); logs hold none of them."""
 import glob
 import hashlib

@@ -1,6 +1,6 @@
 """POST .../verify: the right code once, and one answer (13010) for every
 way a code can be wrong; atomic consumption; code length and storage
-(SPEC sections 2.2, 5)."""
+(README "API, POST .../verify", "Security model")."""
 import http.client
 import json
 import os
