@@ -1,6 +1,6 @@
 /*
  * auth.h - authentication of callers of the Contact Verification API
- * (SPEC section 4): "Authorization: Bearer <api key | access token>".
+ * (README "API"): "Authorization: Bearer <api key | access token>".
  */
 #ifndef CV_AUTH_H
 #define CV_AUTH_H

@@ -1,5 +1,5 @@
 /*
- * email.h - conservative validation of email addresses (SPEC section 7).
+ * email.h - conservative validation of email addresses (the rule below; tests/unit/test_email.c).
  */
 #ifndef CV_EMAIL_H
 #define CV_EMAIL_H

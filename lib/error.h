@@ -1,6 +1,6 @@
 /*
  * error.h - the one error enum of contact-verify and its table of HTTP
- * status, numeric code and message (SPEC section 2.4).  Every layer returns a
+ * status, numeric code and message (README "API, Errors").  Every layer returns a
  * cv_err; only response.c turns one into bytes.
  */
 #ifndef CV_ERROR_H

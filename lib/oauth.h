@@ -1,6 +1,6 @@
 /*
  * oauth.h - POST /oauth/token: the OAuth 2.0 client credentials grant
- * (RFC 6749 section 4.4, SPEC section 4.2).
+ * (RFC 6749 section 4.4, README "API, POST /oauth/token").
  */
 #ifndef CV_OAUTH_H
 #define CV_OAUTH_H

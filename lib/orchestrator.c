@@ -1,7 +1,7 @@
 /*
  * orchestrator.c - the Users Orchestrator endpoints.  A request names its
  * tenant by X-ClientCode, X-PaperCode and X-ClientGroupCode and proves
- * itself with an HS256 JWT under the tenant's secret (SPEC 4.3); then one
+ * itself with an HS256 JWT under the tenant's secret (README "Users Orchestrator API"); then one
  * SQL function does the work (sql/003_orchestrator.sql).  returnUrl must
  * lead to an origin on the tenant's allow-list: it is refused otherwise,
  * never replaced.  The link page shows state on GET and HEAD and consumes

@@ -1,5 +1,5 @@
 /*
- * orchestrator.h - the Users Orchestrator dialect (SPEC section 3): send
+ * orchestrator.h - the Users Orchestrator dialect (README "Users Orchestrator API"): send
  * and verify registration codes for tenants named by headers, and the
  * verification link's page.
  */

@@ -1,7 +1,7 @@
 /*
  * response.c - serialises answers in the envelope of each dialect: the
- * Contact Verification API (SPEC 2.4), OAuth (RFC 6749 section 5), the Users
- * Orchestrator's v4 and legacy forms (SPEC 3.1, 3.2) and HTML pages.  Every
+ * Contact Verification API (README "API, Errors"), OAuth (RFC 6749 section 5), the Users
+ * Orchestrator's v4 and legacy forms (README "Users Orchestrator API") and HTML pages.  Every
  * answer carries X-Request-Id and Cache-Control: no-store (they hold codes'
  * outcomes and tokens).
  */
@@ -123,8 +123,8 @@ oauth_error(enum cv_err err)
 	}
 }
 
-/* The Users Orchestrator code and text for err (SPEC 3.1); detail completes
- * "Invalid InputModel - {detail}". */
+/* The Users Orchestrator code and text for err (the table of README's
+ * "Users Orchestrator API, Errors"); detail completes "Invalid InputModel - {detail}". */
 static void
 uo_error(enum cv_err err, const char *detail, const char **code, char *text, size_t len)
 {

@@ -1,6 +1,6 @@
 /*
  * response.h - writes the HTTP answer: status line, headers and the JSON
- * envelopes of SPEC section 2.4.  The only place that turns a cv_err into
+ * envelopes of README "API, Errors".  The only place that turns a cv_err into
  * bytes.
  */
 #ifndef CV_RESPONSE_H
@@ -11,12 +11,12 @@
 #include "error.h"
 #include "request.h"
 
-/* The envelope family of an endpoint. */
+/* The envelope family of an endpoint (README "API", "Users Orchestrator API"). */
 enum cv_dialect {
-	CV_DIALECT_CONTACT = 0,  /* SPEC 2.4: {"data","meta"} / {"message","code","status_code"} */
+	CV_DIALECT_CONTACT = 0,  /* {"data","meta"} / {"message","code","status_code"} */
 	CV_DIALECT_OAUTH,        /* RFC 6749 5.1 / 5.2 */
-	CV_DIALECT_UO,           /* SPEC 3.1: {"message":{"code","text","type"},"meta"} */
-	CV_DIALECT_UO_LEGACY,    /* SPEC 3.2: {"Code","Errors","Result","SessionId","RequestId"} */
+	CV_DIALECT_UO,           /* v4: {"message":{"code","text","type"},"meta"} */
+	CV_DIALECT_UO_LEGACY,    /* legacy: {"Code","Errors","Result","SessionId","RequestId"} */
 	CV_DIALECT_HTML          /* pages for people (the verification link) */
 };
 
@@ -55,10 +55,10 @@ int cv_respond_error(const struct cv_request *req, enum cv_err err, const struct
 const char *cv_html_entity(int c);
 
 /*
- * The Users Orchestrator envelope of dialect (CV_DIALECT_UO: SPEC 3.1,
- * CV_DIALECT_UO_LEGACY: SPEC 3.2) for an answer with this status, code and
- * text; a status below 400 makes a success envelope.  The caller puts it;
- * NULL when out of memory.
+ * The Users Orchestrator envelope of dialect (CV_DIALECT_UO: v4,
+ * CV_DIALECT_UO_LEGACY: legacy; README "Users Orchestrator API") for an
+ * answer with this status, code and text; a status below 400 makes a
+ * success envelope.  The caller puts it; NULL when out of memory.
  */
 struct json_object *cv_uo_envelope(const struct cv_request *req, enum cv_dialect dialect,
                                    int status, const char *code, const char *text);

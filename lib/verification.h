@@ -1,6 +1,6 @@
 /*
  * verification.h - the three endpoints of the Contact Verification API
- * (SPEC section 2): send a code, verify it, issue a contact auth token.  Each
+ * (README "API"): send a code, verify it, issue a contact auth token.  Each
  * validates its fields, then makes one database call (sql/001_init.sql).
  */
 #ifndef CV_VERIFICATION_H
@@ -85,7 +85,7 @@ enum cv_err cv_db_result(const PGresult *res);
 enum cv_err cv_db_result_wait(const PGresult *res, int wait_col, int *retry_after);
 
 /*
- * Signs the contact auth token (SPEC 2.3) from a row laid out as
+ * Signs the contact auth token (README "API, GET .../auth-token") from a row laid out as
  * cv.api_auth_token's (result, account_uuid, token_secret, token_ttl,
  * contact_uuid, email, email_verified, now) and adds it as "auth_token" to
  * reply->data (made when NULL).  Wipes the secret in res.  Returns CV_OK or

@@ -1,5 +1,5 @@
 /*
- * cvctl_events.c - cvctl events: the newest events (SPEC section 8), oldest
+ * cvctl_events.c - cvctl events: the newest events (README "Logs, schema, events"), oldest
  * first, one per line, optionally of one account or one contact address.
  */
 #include "config.h"

@@ -1,6 +1,6 @@
 /*
  * cvctl_oauth_client.c - cvctl oauth-client add|list|revoke: the clients of
- * POST /oauth/token (SPEC 4.2).  The client_id is the row's integer id; the
+ * POST /oauth/token (README "API, POST /oauth/token").  The client_id is the row's integer id; the
  * client_secret is the base64url of 256 random bits, stored only as
  * HMAC-SHA256(code_secret, "o:" + secret), so add needs the configuration
  * file and shows the secret once.

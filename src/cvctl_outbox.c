@@ -1,5 +1,5 @@
 /*
- * cvctl_outbox.c - cvctl outbox: how the mail queue stands (SPEC section 6):
+ * cvctl_outbox.c - cvctl outbox: how the mail queue stands (README "Logs, schema, events"):
  * messages per status, the age of the oldest queued one (a growing age means
  * no mailer is delivering), and the most recent permanent failures.
  */

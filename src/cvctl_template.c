@@ -1,6 +1,6 @@
 /*
  * cvctl_template.c - cvctl template set|show|list|delete: a user app's own
- * email templates (cv.templates, SPEC section 6), one per purpose and
+ * email templates (cv.templates, README "Configuration, Email templates"), one per purpose and
  * locale, with the app's default under the empty locale.  A template is
  * checked with the mailer's own rules (templates.c) before it is stored:
  * UTF-8, sizes, one-line subject, known placeholders only.  show answers

@@ -1,8 +1,8 @@
 /*
  * cvctl_tenant.c - cvctl tenant add|list: the tenants of the Users
- * Orchestrator dialect (SPEC section 3), named by three header codes, with
+ * Orchestrator dialect (README "Users Orchestrator API"), named by three header codes, with
  * the HS256 secret of their JWTs (at least 256 bits: shorter keys are
- * refused here, SPEC 4.3), optional expected issuer and audience, and the
+ * refused here, as in that README section), optional expected issuer and audience, and the
  * origins a returnUrl may lead to.
  */
 #include "config.h"

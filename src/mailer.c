@@ -1,6 +1,6 @@
 /*
  * mailer.c - cv-mailer, the long-running program that delivers the outbox
- * (SPEC section 6).  The responders only queue a row and NOTIFY cv_outbox;
+ * (README "Logs, schema, events").  The responders only queue a row and NOTIFY cv_outbox;
  * this program claims due rows (cv.outbox_claim: FOR UPDATE SKIP LOCKED and
  * a lease, so several mailers may run), looks up the user app's template
  * for each (cv.outbox_template; the built-in one when the app has none),

@@ -1,5 +1,5 @@
 /*
- * templates.h - the message templates of the mailer (SPEC section 6): the
+ * templates.h - the message templates of the mailer (README "Configuration, Email templates"): the
  * placeholder syntax shared by the built-in templates and those a user app
  * stores in cv.templates, the checks a stored template must pass, the
  * built-in English and German templates, and the choice of a language by a

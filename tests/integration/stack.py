@@ -386,8 +386,8 @@ def create_account(status="active", token_secret=True, token_ttl=None, user_app=
     False, a user app (resend_cooldown 0 unless given; pass
     resend_cooldown=None for the schema's default).  token_secret: True for
     a random 48-character secret, None for none, or the secret itself.
-    limits: the account's SPEC 7 limits ({"sends_per_hour": 2, ...}); tests
-    that are not about limits get generous ones."""
+    limits: the account's limits ({"sends_per_hour": 2, ...}: README
+    "Configuration"); tests that are not about limits get generous ones."""
     if token_secret is True:
         token_secret = secrets.token_urlsafe(36)
     name = f"itest-{uuid.uuid4().hex[:12]}"
@@ -631,14 +631,15 @@ def settle_outbox(contact, timeout=10):
 
 
 class held_mail:
-    """with held_mail(address): the outbox rows inserted for address meanwhile
-    wait an hour instead of being delivered (a trigger), so a test can look
-    at the database between send and delivery.  release(row id) lets one go."""
+    """with held_mail(address): the outbox rows inserted for address (or,
+    with account=, for any address of that account id) meanwhile wait an
+    hour instead of being delivered (a trigger), so a test can look at the
+    database between send and delivery.  release(row id) lets one go."""
 
     FUNCTION = """
 CREATE FUNCTION cv_itest.hold_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF NEW.to_email = %s THEN
+	IF NEW.to_email = %s OR NEW.account_id = %s THEN
 		NEW.next_attempt_at := pg_catalog.now() + interval '1 hour';
 	END IF;
 	RETURN NEW;
@@ -646,13 +647,14 @@ END
 $$
 """
 
-    def __init__(self, address):
+    def __init__(self, address=None, account=None):
         self.address = address
+        self.account = account
 
     def __enter__(self):
         self.__exit__()
         execute("CREATE SCHEMA cv_itest")
-        execute(self.FUNCTION, (self.address,))
+        execute(self.FUNCTION, (self.address, self.account))
         execute("CREATE TRIGGER itest_hold BEFORE INSERT ON cv.outbox"
                 " FOR EACH ROW EXECUTE FUNCTION cv_itest.hold_outbox()")
         return self

@@ -1,9 +1,10 @@
-"""Callers' API keys (SPEC 4.1, 2.4): every endpoint answers 401 for a
-missing, unknown, revoked or expired key, 403 for an inactive account, and
-checks the key before it says anything about the body."""
+"""Callers' API keys (README "API", "API, Errors"): every endpoint answers 401
+for a missing, unknown, revoked or expired key, 403 for an inactive account,
+and checks the key before it says anything about the body."""
 import uuid
 
-from stack import API, assert_error, create_account, expect, new_api_key, query_one, request, setup
+from stack import (API, assert_error, create_account, execute, expect, jwt_verify, new_api_key,
+                   query_one, request, setup)
 
 
 def endpoints(contact_email="a@example.com", contact_uuid=None):
@@ -71,11 +72,21 @@ def test_expired_api_key_answers_401_token_expired():
     assert query_one("SELECT count(*) FROM cv.passcodes WHERE contact_id = %s", (contact.id,))[0] == 0
 
 
+def authorized_token_for(resp, account, contact):
+    """The answer is the contact's auth token, signed with the account's secret."""
+    assert resp.status == 200, resp
+    claims = jwt_verify(resp.json()["data"]["auth_token"], account.token_secret)[1]
+    assert (claims["aud"], claims["sub"]) == (account.uuid, contact.uuid), claims
+
+
 def test_api_key_works_until_it_expires():
     account, contact = setup()
     key = account.add_key(expires_in=3600)
-    resp = request("GET", f"{API}/auth-token/{contact.uuid}", key=key)
-    assert resp.status == 200, resp
+    authorized_token_for(request("GET", f"{API}/auth-token/{contact.uuid}", key=key), account,
+                         contact)
+    execute("UPDATE cv.api_keys SET expires_at = now() - interval '1 second'"
+            " WHERE account_id = %s AND expires_at IS NOT NULL", (account.id,))
+    assert_token_expired(request("GET", f"{API}/auth-token/{contact.uuid}", key=key))
 
 
 def test_revoked_key_that_also_expired_answers_unauthenticated():
@@ -96,7 +107,7 @@ def test_bearer_scheme_is_case_insensitive():
     for scheme in ("bearer", "BEARER"):
         resp = request("GET", f"{API}/auth-token/{contact.uuid}",
                        headers={"Authorization": f"{scheme} {account.key}"})
-        assert resp.status == 200, f"{scheme}: {resp!r}"
+        authorized_token_for(resp, account, contact)
 
 
 def test_inactive_account_answers_403():

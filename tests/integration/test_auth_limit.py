@@ -1,9 +1,9 @@
-"""Failed authentications per client address (SPEC 7, sql/008): API keys,
-access tokens and OAuth client secrets share one allowance per address
-(cv.auth_limits); past it every authenticated endpoint answers 429 with
-Retry-After and 1029 (OAuth: slow_down) -- also for a valid key, so that the
-limit does not tell a guesser which guess was right.  The client address is
-set with X-Forwarded-For, which the test stack's trusted_proxies
+"""Failed authentications per client address (README "Configuration, Limits"):
+API keys, access tokens and OAuth client secrets share one allowance per
+address (cv.auth_limits); past it every authenticated endpoint answers 429
+with Retry-After and 1029 (OAuth: slow_down) -- also for a valid key, so that
+the limit does not tell a guesser which guess was right.  The client address
+is set with X-Forwarded-For, which the test stack's trusted_proxies
 (127.0.0.1) makes the stack believe (test_forwarded.py)."""
 import concurrent.futures
 import secrets

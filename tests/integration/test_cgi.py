@@ -1,6 +1,7 @@
-"""The responders as plain CGI programs (SPEC section 1: the same binary
-serves FastCGI and one-shot CGI): run once per request as the service user,
-with the request in the environment and the body on standard input."""
+"""The responders as plain CGI programs (README "Deployment, Shared hosting":
+the same binary serves FastCGI and one-shot CGI): run once per request as the
+service user, with the request in the environment and the body on standard
+input."""
 import json
 import os
 

@@ -1,4 +1,4 @@
-"""A disabled account (SPEC 4.5, README "cvctl"): after `cvctl account
+"""A disabled account (README "Operations, cvctl"): after `cvctl account
 disable` every credential of it stops at once -- API keys, access tokens,
 tenant JWTs, codes, registration and portal links, login tickets -- each
 issued before the account was disabled and tried after.  A refused attempt

@@ -1,5 +1,6 @@
-"""The events table (SPEC section 8): each step of send, delivery, verify
-and auth token leaves one row with its code, numeric id and request id."""
+"""The events table (README "Logs, schema, events"): each step of send,
+delivery, verify and auth token leaves one row with its code, numeric id and
+request id."""
 import json
 
 from stack import (auth_token, execute, expect, mail_code, passcode_not_found, send, setup, verify,
@@ -58,7 +59,10 @@ def test_events_record_failed_verify_for_expired_code():
     before = len(contact.events())
     execute("UPDATE cv.passcodes SET expires_at = now() - interval '1 second' WHERE contact_id = %s",
             (contact.id,))
-    passcode_not_found(verify(account.key, contact.email, code))
+    resp = verify(account.key, contact.email, code)
+    passcode_not_found(resp)
+    rid = resp.header("X-Request-Id")
+    assert rid, resp.headers
     new = contact.events()[before:]
-    assert [e[1] for e in new] == [5003], new
-    assert json.loads(new[0][2]).get("reason") in (None, "expired"), new
+    assert [(e[0], e[1], json.loads(e[2]), e[3]) for e in new] == \
+        [("VERIFY_FAILED", 5003, {"reason": "expired"}, rid)], new

@@ -1,10 +1,10 @@
-"""Faults (SPEC 5, 9): PostgreSQL killed under load (kill -9 of the
-postmaster) -> requests answer 503 (code 1503) within a second or two, never
-a wrong 200 and never a hang; after `pg_ctl -D ... start` every responder
-reconnects by itself; no code is consumed twice and mail queued before the
-kill is delivered after.  A responder process killed -> only the request it
-had in hand fails, and its supervisor (multiwatch under spawn-fcgi, as
-tools/lib.sh starts it) starts a new one.
+"""Faults (README "Operations, Faults"): PostgreSQL killed under load (kill -9
+of the postmaster) -> requests answer 503 (code 1503) within a second or two,
+never a wrong 200 and never a hang; after `pg_ctl -D ... start` every
+responder reconnects by itself; no code is consumed twice and mail queued
+before the kill is delivered after.  A responder process killed -> only the
+request it had in hand fails, and its supervisor (multiwatch under spawn-fcgi,
+as tools/lib.sh starts it) starts a new one.
 
 Mode "faults": tools/test runs these last, with the stack's mailer stopped
 (the tests start their own), because they take the database away from

@@ -1,8 +1,8 @@
-"""Hostile input (SPEC 5): the corpus of corpus.py -- about 560 malformed,
-oversize and ill-authenticated requests to every endpoint, through nginx --
-never gets a 5xx, and every answer is in the envelope of its endpoint's
-dialect (nginx's own refusals too; of a request line it could not read, in
-the API's envelope).  Afterwards every responder still serves."""
+"""Hostile input (README "Security model"): the corpus of corpus.py -- about
+560 malformed, oversize and ill-authenticated requests to every endpoint,
+through nginx -- never gets a 5xx, and every answer is in the envelope of its
+endpoint's dialect (nginx's own refusals too; of a request line it could not
+read, in the API's envelope). Afterwards every responder still serves."""
 import json
 
 from corpus import corpus, send_raw

@@ -1,5 +1,5 @@
 """What every answer shares and what nginx answers itself: health, unknown
-paths, the JSON envelope and headers (SPEC 2.4, 9)."""
+paths, the JSON envelope and headers (README "API, Errors")."""
 import re
 
 from stack import API, assert_error, assert_exact, auth_token, expect, query, request, send, setup

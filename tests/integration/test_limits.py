@@ -1,7 +1,7 @@
-"""The limits of SPEC section 7, per account: sends per address per hour,
-verify attempts per address per 15 minutes and per client address per hour
--- 429 with Retry-After (1029, or E429 in the Users Orchestrator dialect),
-enforced atomically, and not reset by asking for a new code."""
+"""The limits (README "Configuration"), per account: sends per address per
+hour, verify attempts per address per 15 minutes and per client address per
+hour -- 429 with Retry-After (1029, or E429 in the Users Orchestrator
+dialect), enforced atomically, and not reset by asking for a new code."""
 import concurrent.futures
 
 from stack import (assert_error, create_account, execute, expect, query, send, send_and_get_code,

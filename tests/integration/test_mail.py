@@ -1,12 +1,37 @@
 """The email a send produces, as the real SMTP server received it from the
-mailer (SPEC section 6): envelope, headers, MIME structure, code and link,
-and the outbox row after delivery."""
+mailer (README "Security model", "Logs, schema, events"): envelope, headers,
+MIME structure, code and link, and the outbox row after delivery."""
 import email.utils
+import html.parser
 import re
 
 from stack import (assert_exact, compact, db_now, expect, held_mail, html_part, link_pattern, mail_code,
                    mail_link, public_url, query_one, send, send_and_get_code, settle_outbox, setup,
                    verify, wait_for_mail, wait_outbox_final)
+
+
+class Elements(html.parser.HTMLParser):
+    """The start tags of an HTML document and the text of each element."""
+    VOID = {"br", "hr", "img", "input", "link", "meta", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.text, self.open = [], {}, []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag in self.VOID:
+            return
+        self.open.append(tag)
+        self.text.setdefault(tag, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag):]
+
+    def handle_data(self, data):
+        if self.open:
+            self.text[self.open[-1]][-1] += data
 
 
 def test_email_arrives_over_smtp_with_envelope_to_the_contact():
@@ -88,8 +113,15 @@ def test_email_html_part_escapes_app_name():
     _, msg = send_and_get_code(contact)
     html = html_part(msg)
     assert "<script>" not in html, "the app name reaches the HTML part unescaped"
-    if "Tom" in html:
-        assert "Tom &amp; Jerry &lt;script&gt;" in html, html
+    assert "<strong>Tom &amp; Jerry &lt;script&gt;alert(1)&lt;/script&gt;</strong>" in html, html
+    # As a mail client reads it: no script element, the name as text.
+    page = Elements()
+    page.feed(html)
+    page.close()
+    assert "script" not in page.tags, page.tags
+    assert page.text["title"] == ["Your login code for Tom & Jerry <script>alert(1)</script>"], \
+        page.text
+    assert page.text["strong"] == ["Tom & Jerry <script>alert(1)</script>"], page.text
 
 
 def test_email_carries_non_ascii_app_name_intact():
@@ -120,8 +152,8 @@ def test_newer_send_drops_mail_still_queued_for_replaced_code():
     code = mail_code(wait_for_mail(contact.email))
     held_mail.release(first)
     assert settle_outbox(contact) == 1
-    status, old_sealed, attempts = query_one(
-        "SELECT status, sealed, attempts FROM cv.outbox WHERE id = %s", (first,))
-    assert status not in ("queued", "sending", "sent") and attempts == 0, (status, attempts)
-    assert old_sealed is None, "the dropped row still holds its sealed code and link"
+    row = query_one("SELECT status, sealed, attempts, last_error FROM cv.outbox WHERE id = %s",
+                    (first,))
+    assert row == ("expired", None, 0, "replaced by a newer code"), row
+    assert [e[1] for e in contact.events()].count(5009) == 1, contact.events()
     expect(verify(account.key, contact.email, code), 200)

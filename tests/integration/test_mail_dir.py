@@ -1,6 +1,7 @@
-"""The mailer's directory delivery (SPEC section 6: for a local run without
-SMTP, one .eml per message that a person can read the code from).  Runs only
-with --mode dir, after tools/test restarted the mailer without smtp_url."""
+"""The mailer's directory delivery (README "Configuration", mail_dir: for a
+local run without SMTP, one .eml per message that a person can read the code
+from). Runs only with --mode dir, after tools/test restarted the mailer
+without smtp_url."""
 import email.utils
 import os
 

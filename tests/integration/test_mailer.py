@@ -1,4 +1,4 @@
-"""Delivery you can trust (SPEC section 6, issue "Mail delivery you can
+"""Delivery you can trust (README "Operations", issue "Mail delivery you can
 trust"): the mailer against SMTP servers that go down, defer, refuse and
 stall, two mailers racing on one queue, and a mailer killed mid-batch.
 

@@ -1,8 +1,8 @@
-"""OAuth 2.0 client credentials (SPEC 4.2, RFC 6749 section 4.4): POST
-/oauth/token by form, JSON and HTTP Basic; every section 5.2 error; access
-tokens on all three endpoints; expiry on the database clock; revocation; a
-contact auth token is never an access token; failed client authentications
-are rate limited per address."""
+"""OAuth 2.0 client credentials (README "API, POST /oauth/token", RFC 6749
+section 4.4): POST /oauth/token by form, JSON and HTTP Basic; every section
+5.2 error; access tokens on all three endpoints; expiry on the database clock;
+revocation; a contact auth token is never an access token; failed client
+authentications are rate limited per address."""
 import base64
 import concurrent.futures
 import hashlib
@@ -15,6 +15,8 @@ import urllib.parse
 from stack import (API, assert_error, auth_limit, auth_token, b64url_decode, code_secret, db_now,
                    epoch_in_transaction, execute, expect, issuer, jwt_verify, pyjwt_decode,
                    query_one, request, send, setup)
+from test_cvctl import ok, values
+from test_secrets import assert_nowhere_at_rest
 
 TOKEN = "/oauth/token"
 
@@ -242,12 +244,21 @@ def test_failed_client_authentications_are_rate_limited_per_address():
 
 
 def test_client_secret_is_stored_only_as_keyed_hash():
+    """A client made as an administrator makes one (cvctl oauth-client add):
+    the secret it shows is taken by the service, and a dump of the database
+    holds it in no form (text, or the raw bytes it encodes), before and
+    after it was used; the row holds HMAC-SHA256(code_secret, "o:" +
+    secret): no hash anyone can compute from the secret alone."""
     forget_failures()
     account, _ = setup()
-    client_id, secret = add_client(account)
+    out = values(ok("oauth-client", "add", "--account", account.uuid))
+    client_id, secret = int(out["client_id"]), out["client_secret"]
+    assert_nowhere_at_rest(secret, "client secret")
     issued(token_by_form(client_id, secret))
-    stored = query_one("SELECT secret_hash FROM cv.oauth_clients WHERE id = %s", (client_id,))[0]
-    assert bytes(stored) != secret.encode() and secret.encode() not in bytes(stored)
+    assert_nowhere_at_rest(secret, "client secret")
+    stored = bytes(query_one("SELECT secret_hash FROM cv.oauth_clients WHERE id = %s",
+                             (client_id,))[0])
+    assert stored == hmac.new(code_secret(), b"o:" + secret.encode(), hashlib.sha256).digest()
 
 
 def test_fresh_access_tokens_are_accepted_by_pyjwt_at_once():

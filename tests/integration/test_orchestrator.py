@@ -1,7 +1,8 @@
-"""The Users Orchestrator dialect (SPEC section 3): tenants by headers and
-HS256 JWTs, both send shapes end to end with the email read back, verify by
-code and by link, the link page (GET/HEAD never consume), open-redirect
-refusals, every JWT failure, each missing header, and events in order."""
+"""The Users Orchestrator dialect (README "Users Orchestrator API"): tenants
+by headers and HS256 JWTs, both send shapes end to end with the email read
+back, verify by code and by link, the link page (GET/HEAD never consume),
+open-redirect refusals, every JWT failure, each missing header, and events in
+order."""
 import base64
 import concurrent.futures
 import hashlib
@@ -10,10 +11,9 @@ import json
 import os
 import re
 import secrets
-import time
-import urllib.parse
 
-from stack import (create_account, db_now, epoch_in_transaction, execute, html_part, public_url,
+from mailers import wait_until
+from stack import (create_account, db_now, epoch_in_transaction, execute, public_url,
                    query, query_one, request, text_part, unique_email, wait_for_mail)
 
 ALLOWED = "https://shop.example.com"
@@ -274,14 +274,34 @@ def test_link_page_escapes_app_name_and_sends_security_headers():
 
 
 def test_link_token_never_reaches_the_access_log():
+    """The link page's GET is logged -- by nginx (its request id, the path
+    without the query) and by the responder (the same request id) -- and
+    neither log holds the token."""
     t = tenant()
     email = unique_email()
     t.post(V4, {"email": email})
     token = link_token(wait_for_mail(email))
-    request("GET", f"{LINK}?token={token}")
-    log = os.path.join(os.environ["CV_STATE_DIR"], "log", "nginx-access.log")
-    with open(log, encoding="utf-8", errors="replace") as f:
-        assert token not in f.read()
+    resp = request("GET", f"{LINK}?token={token}")
+    assert resp.status == 200 and b"confirm" in resp.body.lower(), resp
+    rid = resp.header("X-Request-Id")
+    assert rid and re.fullmatch(r"[0-9a-f]{32}", rid), resp.headers
+    logs = {name: os.path.join(os.environ["CV_STATE_DIR"], "log", name)
+            for name in ("nginx-access.log", "uo-verify-email.log")}
+
+    def line_of(name):
+        # The servers write their line after the answer: polled.
+        with open(logs[name], encoding="utf-8", errors="replace") as f:
+            lines = [line for line in f if rid in line]
+        return lines[0] if len(lines) == 1 else None
+
+    access = wait_until(lambda: line_of("nginx-access.log"), 10, f"request {rid} in the access log")
+    assert f' {rid} "GET {LINK}" 200 ' in access, access
+    responder = wait_until(lambda: line_of("uo-verify-email.log"), 10,
+                           f"request {rid} in the responder's log")
+    assert f"request_id={rid} endpoint=uo-verify-email status=200 " in responder, responder
+    for path in logs.values():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            assert token not in f.read(), path
 
 
 def test_return_url_outside_allow_list_is_refused_never_replaced():
@@ -365,11 +385,11 @@ def test_resend_cooldown_answers_e429():
 
 def test_bad_bodies_get_e400_00_never_5xx():
     t = tenant()
-    for body, ctype in [("{bad", "application/json"), ("[1]", "application/json"),
-                        ('{"email": 5}', "application/json"), ("x", "text/plain")]:
+    for body, ctype, status in [("{bad", "application/json", 400), ("[1]", "application/json", 400),
+                                ('{"email": 5}', "application/json", 400),
+                                ("x", "text/plain", 415)]:
         resp = request("POST", V4, body, content_type=ctype, headers=t.headers())
-        assert resp.status in (400, 415), resp
-        assert_v4(resp, resp.status, "UsersOrchestrator_E400_00")
+        assert_v4(resp, status, "UsersOrchestrator_E400_00")
     resp = request("GET", V4, headers=t.headers())
     assert_v4(resp, 405, "UsersOrchestrator_E400")
 

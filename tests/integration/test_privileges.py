@@ -1,11 +1,10 @@
-"""Privileges (SPEC 9): responders, their supervisors and the mailer never
-run as root, and neither program starts as root or with a secrets file that
-every user may read (the responders' refusals are in test_cgi.py).  In the
-database each program has a role of its own with exactly the rights it
-needs (sql/014_least_privilege.sql): the catalog is read for every right
-each role holds, and anything beyond the lists below fails; what the
-programs' statements call (lib/db.c, src/cvctl_db.c) must be what the lists
-grant."""
+"""Privileges (README "Security model"): responders, their supervisors and the
+mailer never run as root, and neither program starts as root or with a secrets
+file that every user may read (the responders' refusals are in test_cgi.py).
+In the database each program has a role of its own with exactly the rights it
+needs (sql/014_least_privilege.sql): the catalog is read for every right each
+role holds, and anything beyond the lists below fails; what the programs'
+statements call (lib/db.c, src/cvctl_db.c) must be what the lists grant."""
 import os
 import re
 import subprocess

@@ -1,6 +1,6 @@
 """POST .../send: the body forms it accepts, its validation, contact and
 user-app lookup, the resend cooldown and what a send leaves in the database
-(SPEC sections 2.1, 2.4, 5, 7)."""
+(README "API, POST .../send", "API, Errors", "Configuration")."""
 import json
 import re
 import threading

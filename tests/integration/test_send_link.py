@@ -1,11 +1,11 @@
-"""The link in the email of POST .../send (issue 16, SPEC 2.1, README "Login
-portal"): read from the really delivered mail, it leads to the hosted login
-page of the account's user app, where GET and HEAD consume nothing and the
-button's POST (CSRF-protected) uses up link and code together and ends in
-303 to the portal URL with a login ticket, which the backend exchanges for
-the contact's uuid and auth token.  Every link that cannot log in shows an
-HTML page that says why, with the status that fits; none of it reaches the
-responders' or the mailer's logs."""
+"""The link in the email of POST .../send (issue 16, README "API, POST
+.../send" and "Login portal"): read from the really delivered mail, it leads
+to the hosted login page of the account's user app, where GET and HEAD consume
+nothing and the button's POST (CSRF-protected) uses up link and code together
+and ends in 303 to the portal URL with a login ticket, which the backend
+exchanges for the contact's uuid and auth token.  Every link that cannot log
+in shows an HTML page that says why, with the status that fits; none of it
+reaches the responders' or the mailer's logs."""
 import glob
 import os
 import threading

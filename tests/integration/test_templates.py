@@ -1,9 +1,10 @@
-"""Email templates (SPEC section 6): the built-in English and German ones
-chosen by the contact's locale, a user app's own templates per purpose and
-locale with the fallback de-AT -> de -> the app's default -> built-in, their
-placeholders expanded (HTML-escaped in the HTML part, header-safe in the
-subject), and cvctl template set|show|list|delete, which store and explain
-them.  The templates reach the mail the stack's mailer sends over SMTP."""
+"""Email templates (README "Configuration, Email templates"): the built-in
+English and German ones chosen by the contact's locale, a user app's own
+templates per purpose and locale with the fallback de-AT -> de -> the app's
+default -> built-in, their placeholders expanded (HTML-escaped in the HTML
+part, header-safe in the subject), and cvctl template set|show|list|delete,
+which store and explain them.  The templates reach the mail the stack's mailer
+sends over SMTP."""
 import os
 import tempfile
 
