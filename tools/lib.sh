@@ -354,9 +354,12 @@ cv_pg_stop() {
 	cv_as_user "$(cv_pg_bindir)/pg_ctl" -D "$CV_STATE/pg" -m fast -w -t 60 stop >/dev/null
 }
 
+# cv_migrate: bring the stack's database up to date with cvctl migrate, the
+# one migrator (sql/README.md), as the superuser: the cvctl of the build
+# cv_copy_bins copied (so the sanitized variant migrates with its own).
 cv_migrate() {
-	PGHOST="$CV_STATE/run" PGPORT=5432 PGDATABASE=contact_verify PGUSER=postgres \
-		"$CV_ROOT/tools/migrate"
+	"$CV_STATE/bin/cvctl" --database "host=$CV_STATE/run port=5432 dbname=contact_verify user=postgres" \
+		migrate --sql-dir "$CV_ROOT/sql"
 }
 
 # Processes per responder unless CV_WORKERS says otherwise.  4 measured

@@ -271,7 +271,9 @@ def test_the_lists_are_what_the_programs_call():
         (mailer if name in MAILER_STATEMENTS else responder).update(functions)
     assert responder == FUNCTIONS["cv_app"], (sorted(responder ^ FUNCTIONS["cv_app"]))
     assert mailer == FUNCTIONS["cv_mailer"], (sorted(mailer ^ FUNCTIONS["cv_mailer"]))
-    admin = set().union(*statement_functions("src/cvctl_db.c").values())
+    # cvctl migrate runs as the schema's owner, not as cv_admin.
+    admin = set().union(*(functions for name, functions in statement_functions("src/cvctl_db.c").items()
+                          if not name.startswith("MIGRATE_")))
     assert admin == FUNCTIONS["cv_admin"], sorted(admin ^ FUNCTIONS["cv_admin"])
 
 
