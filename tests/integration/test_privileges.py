@@ -2,7 +2,7 @@
 run as root, and neither program starts as root or with a secrets file that
 every user may read (the responders' refusals are in test_cgi.py).  In the
 database each program has a role of its own with exactly the rights it
-needs (sql/014_least_privilege.sql): the catalog is read for every right
+needs (sql/functions/privileges.sql): the catalog is read for every right
 each role holds, and anything beyond the lists below fails; what the
 programs' statements call (lib/db.c, src/cvctl_db.c) must be what the lists
 grant."""
@@ -237,7 +237,7 @@ def test_every_function_runs_as_the_owner_with_a_pinned_search_path():
         " WHERE p.pronamespace = 'cv'::regnamespace AND p.proname <> 'apply_privileges'"
         "   AND (pg_catalog.pg_get_userbyid(p.proowner) <> 'cv_owner' OR NOT p.prosecdef"
         "        OR p.proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pg_temp'])")
-    assert wrong == [], f"functions not as sql/014 makes them: {wrong}"
+    assert wrong == [], f"functions not as cv.apply_privileges makes them: {wrong}"
     n = query_one("SELECT count(*) FROM pg_catalog.pg_proc WHERE pronamespace = 'cv'::regnamespace")[0]
     assert n >= 30, n
     wrong = query("SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c"
