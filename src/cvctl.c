@@ -59,7 +59,7 @@ static const struct command commands[] = {
 	{"contact", "import", cvctl_contact_import, "import contacts from a CSV file"},
 	{"events", NULL, cvctl_events, "show recent events"},
 	{"outbox", NULL, cvctl_outbox, "show the mail queue and recent delivery failures"},
-	{"migrate", NULL, cvctl_migrate, "apply the database migrations not applied yet"},
+	{"migrate", NULL, cvctl_migrate, "bring the database up to date (migrations, then functions)"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -179,8 +179,10 @@ static const struct {
 	{"migrate",
 	 "usage: cvctl migrate [--sql-dir DIR]\n"
 	 "\n"
-	 "Applies each DIR/NNN_*.sql not yet recorded in cv.schema_migrations, in order, each in\n"
-	 "one transaction with its record.  DIR defaults to $CV_SQL_DIR, else " CV_SQL_DIR ".\n"},
+	 "In one transaction: applies each DIR/migrations/NNN_*.sql not yet recorded in\n"
+	 "cv.schema_migrations, in order, then each DIR/functions/NAME.sql whose checksum changed\n"
+	 "(all of them after a migration), drops the functions of schema cv that no file defines\n"
+	 "and grants the roles their rights.  DIR defaults to $CV_SQL_DIR, else " CV_SQL_DIR ".\n"},
 };
 
 static void
@@ -515,11 +517,9 @@ main(int argc, char **argv)
 out:
 	if (cv.failed && rc == CVCTL_OK)
 		rc = cv.failed;
-	/* What a failed command printed is dropped, except that migrate
-	 * reports the migrations it did commit before the one that failed. */
+	/* What a failed command printed is dropped. */
 	if (release(&cv.note, &cv.note_buf, &cv.note_len, rc == CVCTL_OK ? stderr : NULL) != 0 ||
-	    release(&cv.out, &cv.out_buf, &cv.out_len,
-	            rc == CVCTL_OK || strcmp(cv.command, "migrate") == 0 ? stdout : NULL) != 0) {
+	    release(&cv.out, &cv.out_buf, &cv.out_len, rc == CVCTL_OK ? stdout : NULL) != 0) {
 		if (rc == CVCTL_OK)
 			rc = cvctl_fail(&cv, "out of memory");
 	}

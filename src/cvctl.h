@@ -60,11 +60,20 @@ enum cvctl_stmt {
 	ST_OUTBOX_COUNTS,
 	ST_OUTBOX_OLDEST,
 	ST_OUTBOX_FAILURES,
+	ST_MIGRATE_LOCK,
 	ST_MIGRATE_SCHEMA,
 	ST_MIGRATE_TABLE,
-	ST_MIGRATE_LOCK,
+	ST_MIGRATE_COLUMNS,
 	ST_MIGRATE_APPLIED,
 	ST_MIGRATE_RECORD,
+	ST_MIGRATE_CURRENT,
+	ST_MIGRATE_ROUTINES,
+	ST_MIGRATE_RECORD_FILE,
+	ST_MIGRATE_FORGET,
+	ST_MIGRATE_TWICE,
+	ST_MIGRATE_STALE,
+	ST_MIGRATE_DROP_STALE,
+	ST_MIGRATE_PRIVILEGES,
 	ST__MAX
 };
 
@@ -147,7 +156,7 @@ void cvctl_rollback(struct cvctl *cv);
 PGresult *cvctl_exec(struct cvctl *cv, enum cvctl_stmt st, const char *const *params);
 
 /*
- * Runs a whole script (a migration file) with the simple query protocol:
+ * Runs a whole script (a migration or function file) with the simple query protocol:
  * several statements, no parameters.  Returns 0, or CVCTL_FAIL with the
  * error set to the server's message prefixed by what.
  */

@@ -14,6 +14,12 @@
 
 #include "cvctl.h"
 
+/* The routines of schema cv that no function file recorded in
+ * cv.schema_migrations defines (cvctl migrate drops them). */
+#define STALE_ROUTINES                                                                      \
+	" FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'cv'::regnamespace AND NOT EXISTS (" \
+	" SELECT 1 FROM cv.schema_migrations m WHERE p.oid::regprocedure::text = ANY (m.routines))"
+
 /* A timestamp as ISO 8601 in UTC (NULL stays NULL). */
 #define TS(col) "pg_catalog.to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -195,16 +201,65 @@ static const struct {
 	    "  AND ($1::bigint IS NULL OR o.account_id = $1::bigint)"
 	    " ORDER BY o.id DESC LIMIT $2::integer", 2, 1},
 
-	/* The same bookkeeping as tools/migrate. */
+	/* cvctl migrate (cvctl_migrate.c).  One migrator at a time: a second
+	 * waits here, then finds the first one's work recorded. */
+	[ST_MIGRATE_LOCK] = {"SELECT pg_catalog.pg_advisory_xact_lock(7063417442)", 0, 1},
 	[ST_MIGRATE_SCHEMA] = {"CREATE SCHEMA IF NOT EXISTS cv", 0, 0},
+	/* One row per migration applied (version: its file name without .sql)
+	 * and per function file (version functions/NAME.sql, with the sha256 of
+	 * the text applied and the routines it defined, as regprocedure text).
+	 * A database migrated before the function files gets the two columns. */
 	[ST_MIGRATE_TABLE] = {
 	    "CREATE TABLE IF NOT EXISTS cv.schema_migrations ("
 	    " version text PRIMARY KEY,"
-	    " applied_at timestamptz NOT NULL DEFAULT pg_catalog.now())", 0, 0},
-	/* Two cvctl migrate at once: the second waits, then sees the version. */
-	[ST_MIGRATE_LOCK] = {"LOCK TABLE cv.schema_migrations IN SHARE ROW EXCLUSIVE MODE", 0, 0},
+	    " applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
+	    " checksum text,"
+	    " routines text[])", 0, 0},
+	[ST_MIGRATE_COLUMNS] = {
+	    "ALTER TABLE cv.schema_migrations ADD COLUMN IF NOT EXISTS checksum text,"
+	    " ADD COLUMN IF NOT EXISTS routines text[]", 0, 0},
 	[ST_MIGRATE_APPLIED] = {"SELECT 1 FROM cv.schema_migrations WHERE version = $1", 1, 1},
 	[ST_MIGRATE_RECORD] = {"INSERT INTO cv.schema_migrations (version) VALUES ($1)", 1, 0},
+	/* A row when function file $1 was applied with checksum $2 and every
+	 * routine it defined still exists (a migration may have dropped one). */
+	[ST_MIGRATE_CURRENT] = {
+	    "SELECT 1 FROM cv.schema_migrations m WHERE m.version = $1 AND m.checksum = $2"
+	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(m.routines) r"
+	    "  WHERE pg_catalog.to_regprocedure(r) IS NULL)", 2, 1},
+	/* Every routine of schema cv as "oid:ctid": CREATE OR REPLACE writes a
+	 * new version of the routine's pg_proc row, so what a function file
+	 * defined is what is new or has another ctid after it ran. */
+	[ST_MIGRATE_ROUTINES] = {
+	    "SELECT COALESCE(pg_catalog.array_agg(p.oid::text || ':' || p.ctid::text), '{}')"
+	    " FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'cv'::regnamespace", 0, 1},
+	/* Records function file $1 with checksum $2 and the routines defined
+	 * since snapshot $3 (ST_MIGRATE_ROUTINES); answers how many. */
+	[ST_MIGRATE_RECORD_FILE] = {
+	    "INSERT INTO cv.schema_migrations AS m (version, checksum, routines)"
+	    " SELECT $1, $2, COALESCE(pg_catalog.array_agg(p.oid::regprocedure::text"
+	    "   ORDER BY p.oid::regprocedure::text), '{}')"
+	    "  FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'cv'::regnamespace"
+	    "   AND NOT (p.oid::text || ':' || p.ctid::text) = ANY ($3::text[])"
+	    " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum,"
+	    "  routines = EXCLUDED.routines, applied_at = pg_catalog.now()"
+	    " RETURNING pg_catalog.cardinality(m.routines)", 3, 1},
+	/* Function files recorded but no longer there ($1: those there). */
+	[ST_MIGRATE_FORGET] = {
+	    "DELETE FROM cv.schema_migrations WHERE checksum IS NOT NULL"
+	    " AND NOT version = ANY ($1::text[])", 1, 0},
+	/* Function names defined by more than one file, with the files. */
+	[ST_MIGRATE_TWICE] = {
+	    "SELECT pg_catalog.split_part(r, '(', 1),"
+	    " pg_catalog.string_agg(DISTINCT m.version, ' and ')"
+	    " FROM cv.schema_migrations m, pg_catalog.unnest(m.routines) r"
+	    " GROUP BY 1 HAVING pg_catalog.count(DISTINCT m.version) > 1 ORDER BY 1", 0, 1},
+	/* What no function file defines, listed and then dropped (a DO block:
+	 * DROP takes no parameter). */
+	[ST_MIGRATE_STALE] = {"SELECT p.oid::regprocedure::text" STALE_ROUTINES " ORDER BY 1", 0, 1},
+	[ST_MIGRATE_DROP_STALE] = {
+	    "DO $$DECLARE r record; BEGIN FOR r IN SELECT p.oid::regprocedure AS sig" STALE_ROUTINES
+	    " LOOP EXECUTE pg_catalog.format('DROP ROUTINE %s', r.sig); END LOOP; END$$", 0, 0},
+	[ST_MIGRATE_PRIVILEGES] = {"CALL cv.apply_privileges()", 0, 0},
 };
 
 /* Sets the error from a failed result: the server's primary message (one

@@ -1,10 +1,15 @@
 /*
- * cvctl_migrate.c - cvctl migrate: brings the database up to date, as
- * tools/migrate does.  Every DIR/NNN_*.sql whose version (the file name
- * without .sql) is not in cv.schema_migrations is applied, in name order, in
- * one transaction together with the row that records it, so a migration is
- * wholly applied and recorded or not at all.  Unlike the other commands this
- * one commits once per migration: those before a failing one stay applied.
+ * cvctl_migrate.c - cvctl migrate, the one migrator of contact-verify
+ * (tools/migrate runs it too; sql/README.md).  In one transaction it
+ * applies every DIR/migrations/NNN_*.sql not yet recorded in
+ * cv.schema_migrations, in name order; then each DIR/functions/NAME.sql
+ * whose sha256 differs from the one recorded (all of them when a migration
+ * was applied in this run, since a migration may change what the functions
+ * rely on, and on a fresh database, where none is recorded); records what
+ * it applied, with the routines each function file defined; drops every
+ * routine of schema cv that no function file defines; and, when anything
+ * changed, calls cv.apply_privileges().  Either all of it commits or
+ * nothing does; a run with nothing to do changes nothing.
  */
 #include "config.h"
 
@@ -15,19 +20,39 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crypto.h"
 #include "cvctl.h"
 
 #define SCRIPT_MAX (16 * 1024 * 1024)
+#define NAME_MAX_LEN 200
 
-/* 1 for names like 001_init.sql. */
+/* The columns of ST_MIGRATE_ROUTINES, ST_MIGRATE_RECORD_FILE,
+ * ST_MIGRATE_TWICE and ST_MIGRATE_STALE. */
+enum { ROUTINES_SNAPSHOT };
+enum { RECORD_FILE_ROUTINES };
+enum { TWICE_NAME, TWICE_FILES };
+enum { STALE_SIGNATURE };
+
+/* The two kinds of file and the names each may have. */
+enum kind { MIGRATION, FUNCTIONS };
+
+/* 1 for names like 001_init.sql (migrations) or auth.sql (function files:
+ * lower-case letters, digits, '_' and '-'). */
 static int
-is_migration(const char *name)
+valid_name(enum kind kind, const char *name)
 {
-	size_t n = strlen(name);
+	size_t i, n = strlen(name);
 
-	return n > 8 && isdigit((unsigned char)name[0]) && isdigit((unsigned char)name[1]) &&
-	       isdigit((unsigned char)name[2]) && name[3] == '_' &&
-	       strcmp(name + n - 4, ".sql") == 0;
+	if (n < 5 || n > NAME_MAX_LEN || strcmp(name + n - 4, ".sql") != 0)
+		return 0;
+	if (kind == MIGRATION)
+		return n > 8 && isdigit((unsigned char)name[0]) && isdigit((unsigned char)name[1]) &&
+		       isdigit((unsigned char)name[2]) && name[3] == '_';
+	for (i = 0; i < n - 4; i++)
+		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
+		    name[i] != '_' && name[i] != '-')
+			return 0;
+	return 1;
 }
 
 static int
@@ -36,10 +61,18 @@ by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The migration file names in dir, sorted, in *names (the caller frees each
- * and the array).  Returns their number, or -1 with the error set. */
+static void
+free_names(char **names, long n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+/* The file names of kind in dir, sorted, in *names (free with free_names).
+ * Returns their number, or -1 with the error set. */
 static long
-list_migrations(struct cvctl *cv, const char *dir, char ***names)
+list_files(struct cvctl *cv, const char *dir, enum kind kind, char ***names)
 {
 	DIR *d;
 	struct dirent *e;
@@ -52,7 +85,7 @@ list_migrations(struct cvctl *cv, const char *dir, char ***names)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!is_migration(e->d_name))
+		if (!valid_name(kind, e->d_name))
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 16 : 2 * cap;
@@ -71,9 +104,7 @@ list_migrations(struct cvctl *cv, const char *dir, char ***names)
 	return (long)n;
 oom:
 	closedir(d);
-	while (n > 0)
-		free(list[--n]);
-	free(list);
+	free_names(list, (long)n);
 	cvctl_fail(cv, "out of memory");
 	return -1;
 }
@@ -118,49 +149,210 @@ out:
 	return text;
 }
 
-/* Applies dir/name unless it is recorded.  Returns 0 (with *applied 0 or
- * 1) or CVCTL_FAIL with the transaction rolled back. */
+/* Runs statement st and returns its number of rows, or -1 with the error
+ * set. */
 static int
-apply(struct cvctl *cv, const char *dir, const char *name, int *applied)
+count_rows(struct cvctl *cv, enum cvctl_stmt st, const char *const *params)
 {
-	char version[256], path[4096], what[300];
+	PGresult *res = cvctl_exec(cv, st, params);
+	int n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n;
+}
+
+/* Runs script, naming version in its error.  Returns 0 or CVCTL_FAIL. */
+static int
+run_script(struct cvctl *cv, const char *script, const char *version)
+{
+	char what[NAME_MAX_LEN + 64];
+
+	snprintf(what, sizeof(what), "%s failed (nothing was applied): ", version);
+	return cvctl_exec_script(cv, script, what);
+}
+
+/* Applies the migrations of dir/migrations not recorded yet; adds how many
+ * to *applied.  Returns 0 or CVCTL_FAIL. */
+static int
+apply_migrations(struct cvctl *cv, const char *dir, long *applied)
+{
+	char path[4096], version[NAME_MAX_LEN];
 	const char *params[1] = {version};
-	char *script = NULL;
-	PGresult *res;
-	int rc;
+	char **names = NULL;
+	char *script;
+	long n, i;
+	int rc = CVCTL_FAIL, recorded;
+
+	if (snprintf(path, sizeof(path), "%s/migrations", dir) >= (int)sizeof(path))
+		return cvctl_fail(cv, "%s: name too long", dir);
+	if ((n = list_files(cv, path, MIGRATION, &names)) < 0)
+		return CVCTL_FAIL;
+	if (n == 0) {
+		rc = cvctl_fail(cv, "%s: no migrations (NNN_*.sql) there", path);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(version, sizeof(version), "%.*s", (int)(strlen(names[i]) - 4), names[i]);
+		if ((recorded = count_rows(cv, ST_MIGRATE_APPLIED, params)) < 0)
+			goto out;
+		if (recorded > 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/migrations/%s", dir, names[i]) >=
+		    (int)sizeof(path)) {
+			cvctl_fail(cv, "%s: name too long", dir);
+			goto out;
+		}
+		if ((script = read_script(cv, path)) == NULL)
+			goto out;
+		recorded = run_script(cv, script, version) == 0 &&
+		           count_rows(cv, ST_MIGRATE_RECORD, params) >= 0;
+		free(script);
+		if (!recorded)
+			goto out;
+		fprintf(cv->out, "applied %s\n", version);
+		(*applied)++;
+	}
+	rc = 0;
+out:
+	free_names(names, n);
+	return rc;
+}
+
+/* Applies function file dir/functions/name unless it is recorded with the
+ * same checksum and every routine it defined still exists (or always, when
+ * force).  Sets *applied to 0 or 1.  Returns 0 or CVCTL_FAIL. */
+static int
+apply_function_file(struct cvctl *cv, const char *dir, const char *name, int force,
+                    int *applied)
+{
+	char path[4096], version[NAME_MAX_LEN + 16], checksum[2 * CV_SHA256_LEN + 1];
+	unsigned char digest[CV_SHA256_LEN];
+	const char *params[3] = {version, checksum, NULL};
+	char *script = NULL, *snapshot = NULL;
+	PGresult *res = NULL;
+	int rc = CVCTL_FAIL, current;
 
 	*applied = 0;
-	if (snprintf(version, sizeof(version), "%.*s", (int)(strlen(name) - 4), name) >=
-	        (int)sizeof(version) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return cvctl_fail(cv, "%s/%s: name too long", dir, name);
-	if ((rc = cvctl_begin(cv)) != 0)
-		return rc;
-	if ((res = cvctl_exec(cv, ST_MIGRATE_LOCK, NULL)) == NULL)
-		return CVCTL_FAIL;
-	PQclear(res);
-	if ((res = cvctl_exec(cv, ST_MIGRATE_APPLIED, params)) == NULL)
-		return CVCTL_FAIL;
-	rc = PQntuples(res);
-	PQclear(res);
-	if (rc > 0) {
-		cvctl_rollback(cv);
-		return 0;
-	}
+	snprintf(version, sizeof(version), "functions/%s", name);
+	if (snprintf(path, sizeof(path), "%s/functions/%s", dir, name) >= (int)sizeof(path))
+		return cvctl_fail(cv, "%s: name too long", dir);
 	if ((script = read_script(cv, path)) == NULL)
 		return CVCTL_FAIL;
-	snprintf(what, sizeof(what), "%s failed (nothing of it was applied): ", version);
-	rc = cvctl_exec_script(cv, script, what);
-	free(script);
-	if (rc != 0)
-		return rc;
-	if ((res = cvctl_exec(cv, ST_MIGRATE_RECORD, params)) == NULL)
-		return CVCTL_FAIL;
+	cv_sha256(script, strlen(script), digest);
+	cv_hex_encode(digest, sizeof(digest), checksum);
+	if (!force) {
+		if ((current = count_rows(cv, ST_MIGRATE_CURRENT, params)) < 0)
+			goto out;
+		if (current > 0) {
+			rc = 0;
+			goto out;
+		}
+	}
+	if ((res = cvctl_exec(cv, ST_MIGRATE_ROUTINES, NULL)) == NULL)
+		goto out;
+	if ((snapshot = strdup(PQgetvalue(res, 0, ROUTINES_SNAPSHOT))) == NULL) {
+		cvctl_fail(cv, "out of memory");
+		goto out;
+	}
 	PQclear(res);
-	if ((rc = cvctl_commit(cv)) != 0)
-		return rc;
+	res = NULL;
+	if (run_script(cv, script, version) != 0)
+		goto out;
+	params[2] = snapshot;
+	if ((res = cvctl_exec(cv, ST_MIGRATE_RECORD_FILE, params)) == NULL)
+		goto out;
+	if (strcmp(PQgetvalue(res, 0, RECORD_FILE_ROUTINES), "0") == 0) {
+		cvctl_fail(cv, "%s defines no function (CREATE OR REPLACE FUNCTION cv.NAME)", version);
+		goto out;
+	}
+	fprintf(cv->out, "applied %s\n", version);
 	*applied = 1;
-	return 0;
+	rc = 0;
+out:
+	PQclear(res);
+	free(snapshot);
+	free(script);
+	return rc;
+}
+
+/* Applies the function files of dir/functions (all of them when force),
+ * forgets the records of files no longer there and fails when a function
+ * name is defined in two files; adds how many were applied to *applied.
+ * Returns 0 or CVCTL_FAIL. */
+static int
+apply_function_files(struct cvctl *cv, const char *dir, int force, long *applied)
+{
+	char path[4096];
+	char **names = NULL;
+	char *present = NULL;
+	const char *params[1];
+	size_t len = 3;
+	long n, i;
+	int rc = CVCTL_FAIL, one;
+	PGresult *res = NULL;
+
+	if (snprintf(path, sizeof(path), "%s/functions", dir) >= (int)sizeof(path))
+		return cvctl_fail(cv, "%s: name too long", dir);
+	if ((n = list_files(cv, path, FUNCTIONS, &names)) < 0)
+		return CVCTL_FAIL;
+	if (n == 0) {
+		rc = cvctl_fail(cv, "%s: no function files (NAME.sql) there", path);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (apply_function_file(cv, dir, names[i], force, &one) != 0)
+			goto out;
+		*applied += one;
+		len += strlen("functions/") + strlen(names[i]) + 1;
+	}
+	/* The array of the versions there: {functions/a.sql,functions/b.sql}
+	 * (valid_name admits nothing that needs quoting). */
+	if ((present = malloc(len)) == NULL) {
+		cvctl_fail(cv, "out of memory");
+		goto out;
+	}
+	strcpy(present, "{");
+	for (i = 0; i < n; i++) {
+		strcat(present, i > 0 ? ",functions/" : "functions/");
+		strcat(present, names[i]);
+	}
+	strcat(present, "}");
+	params[0] = present;
+	if (count_rows(cv, ST_MIGRATE_FORGET, params) < 0 ||
+	    (res = cvctl_exec(cv, ST_MIGRATE_TWICE, NULL)) == NULL)
+		goto out;
+	if (PQntuples(res) > 0) {
+		cvctl_fail(cv, "%s is defined in %s: a function belongs to one file",
+		           PQgetvalue(res, 0, TWICE_NAME), PQgetvalue(res, 0, TWICE_FILES));
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	free(present);
+	free_names(names, n);
+	return rc;
+}
+
+/* Drops the routines no function file defines; adds how many to *dropped.
+ * Returns 0 or CVCTL_FAIL (a trigger still using one, for example). */
+static int
+drop_stale(struct cvctl *cv, long *dropped)
+{
+	PGresult *res = cvctl_exec(cv, ST_MIGRATE_STALE, NULL);
+	int i, n;
+
+	if (res == NULL)
+		return CVCTL_FAIL;
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		fprintf(cv->out, "dropped %s\n", PQgetvalue(res, i, STALE_SIGNATURE));
+	PQclear(res);
+	*dropped += n;
+	return n == 0 || count_rows(cv, ST_MIGRATE_DROP_STALE, NULL) >= 0 ? 0 : CVCTL_FAIL;
 }
 
 int
@@ -171,10 +363,8 @@ cvctl_migrate(struct cvctl *cv, int argc, char **argv)
 		{"--sql-dir", &dir, 0},
 		{NULL, NULL, 0},
 	};
-	char **names = NULL;
-	long n, i, count = 0;
-	int rc, applied;
-	PGresult *res;
+	long migrations = 0, functions = 0, dropped = 0;
+	int rc;
 
 	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0)
 		return rc;
@@ -182,34 +372,16 @@ cvctl_migrate(struct cvctl *cv, int argc, char **argv)
 		dir = getenv("CV_SQL_DIR");
 	if (dir == NULL || *dir == '\0')
 		dir = CV_SQL_DIR;
-	if ((n = list_migrations(cv, dir, &names)) < 0)
-		return CVCTL_FAIL;
-	if (n == 0) {
-		rc = cvctl_fail(cv, "%s: no migrations (NNN_*.sql) there", dir);
-		goto out;
-	}
 	if ((rc = cvctl_begin(cv)) != 0)
-		goto out;
-	if ((res = cvctl_exec(cv, ST_MIGRATE_SCHEMA, NULL)) == NULL ||
-	    (PQclear(res), res = cvctl_exec(cv, ST_MIGRATE_TABLE, NULL)) == NULL) {
-		rc = CVCTL_FAIL;
-		goto out;
-	}
-	PQclear(res);
-	if ((rc = cvctl_commit(cv)) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if ((rc = apply(cv, dir, names[i], &applied)) != 0)
-			goto out;
-		if (applied) {
-			fprintf(cv->out, "applied %.*s\n", (int)(strlen(names[i]) - 4), names[i]);
-			count++;
-		}
-	}
-	fprintf(cv->out, "%ld applied, database up to date\n", count);
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
+		return rc;
+	if (count_rows(cv, ST_MIGRATE_LOCK, NULL) < 0 || count_rows(cv, ST_MIGRATE_SCHEMA, NULL) < 0 ||
+	    count_rows(cv, ST_MIGRATE_TABLE, NULL) < 0 || count_rows(cv, ST_MIGRATE_COLUMNS, NULL) < 0 ||
+	    apply_migrations(cv, dir, &migrations) != 0 ||
+	    apply_function_files(cv, dir, migrations > 0, &functions) != 0 ||
+	    drop_stale(cv, &dropped) != 0)
+		return CVCTL_FAIL;
+	if (migrations + functions + dropped > 0 && count_rows(cv, ST_MIGRATE_PRIVILEGES, NULL) < 0)
+		return CVCTL_FAIL;
+	fprintf(cv->out, "%ld applied, database up to date\n", migrations + functions);
+	return CVCTL_OK;
 }

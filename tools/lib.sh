@@ -15,13 +15,14 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 # Debian packages.  tools/run installs what building and running the service
 # needs (CV_RUN_PACKAGES); tools/test adds what its suites drive
 # (CV_TEST_PACKAGES).  All from Debian's archive: the browser suite uses
-# Debian's chromium, chromium-driver and python3-selenium.
+# Debian's chromium, chromium-driver and python3-selenium; test_migrate.py
+# reads the old SQL layout from the clone's history with git.
 CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi multiwatch openssl procps python3 curl)
 CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium chromium-driver python3-selenium valgrind)
+	chromium chromium-driver python3-selenium valgrind git)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Each is started under setsid (which execs in place: the PID stays),
@@ -354,9 +355,12 @@ cv_pg_stop() {
 	cv_as_user "$(cv_pg_bindir)/pg_ctl" -D "$CV_STATE/pg" -m fast -w -t 60 stop >/dev/null
 }
 
+# cv_migrate: bring the stack's database up to date with cvctl migrate, the
+# one migrator (sql/README.md), as the superuser: the cvctl of the build
+# cv_copy_bins copied (so the sanitized variant migrates with its own).
 cv_migrate() {
-	PGHOST="$CV_STATE/run" PGPORT=5432 PGDATABASE=contact_verify PGUSER=postgres \
-		"$CV_ROOT/tools/migrate"
+	"$CV_STATE/bin/cvctl" --database "host=$CV_STATE/run port=5432 dbname=contact_verify user=postgres" \
+		migrate --sql-dir "$CV_ROOT/sql"
 }
 
 # Processes per responder unless CV_WORKERS says otherwise.  4 measured

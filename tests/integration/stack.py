@@ -248,6 +248,45 @@ def role_dsn(role):
     return re.sub(r"\buser=\S+", f"user={role}", env("CV_PG_DSN"))
 
 
+class Session:
+    """A database connection of its own as role, the way a program holds one
+    (cv_app: a responder, cv_mailer: the mailer), for calling the SQL
+    functions directly (tests/integration/test_sql_*.py).  Autocommit, so
+    each call is its own transaction, unless begin() opened one."""
+
+    def __init__(self, role="cv_app"):
+        self.conn = psycopg2.connect(role_dsn(role))
+        self.conn.autocommit = True
+        self.pid = self.conn.get_backend_pid()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+    def begin(self):
+        self.conn.autocommit = False
+
+    def commit(self):
+        self.conn.commit()
+        self.conn.autocommit = True
+
+    def call(self, function, *args):
+        """The one row of SELECT * FROM cv.function(args), as a dict of its
+        columns (OUT parameters), or the bare value of a scalar function."""
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM cv.{function}({', '.join(['%s'] * len(args))})", args)
+            row = cur.fetchone()
+            names = [d.name for d in cur.description]
+        return row[0] if names == [function] else dict(zip(names, row))
+
+
+def waiting_for_a_lock(pid):
+    """True while backend pid waits for a lock another session holds."""
+    return query_one("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,))[0]
+
+
 def query(sql, params=None):
     with db().cursor() as cur:
         cur.execute(sql, params)

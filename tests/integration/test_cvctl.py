@@ -770,8 +770,13 @@ def test_cvctl_as_the_responders_role_cannot_administer():
 # ---------------------------------------------------------------- migrate
 
 def migration_versions():
-    return sorted(os.path.basename(p)[:-4] for p in os.listdir(SQL_DIR)
+    return sorted(p[:-4] for p in os.listdir(os.path.join(SQL_DIR, "migrations"))
                   if re.fullmatch(r"\d{3}_.*\.sql", p))
+
+
+def function_files():
+    return sorted("functions/" + p for p in os.listdir(os.path.join(SQL_DIR, "functions"))
+                  if p.endswith(".sql"))
 
 
 def test_cvctl_migrate_is_a_no_op_on_an_up_to_date_database():
@@ -780,52 +785,54 @@ def test_cvctl_migrate_is_a_no_op_on_an_up_to_date_database():
     out = ok("migrate", extra_env={"CV_SQL_DIR": SQL_DIR}, database="postgres")
     assert out == "0 applied, database up to date\n", out
     recorded = [r[0] for r in query("SELECT version FROM cv.schema_migrations ORDER BY version")]
-    assert recorded == migration_versions(), recorded
+    assert recorded == migration_versions() + function_files(), recorded
     fails("migrate", "--sql-dir", "/nonexistent", status=1, mentions="/nonexistent",
           database="postgres")
     empty = tempfile.mkdtemp()
     try:
+        os.mkdir(os.path.join(empty, "migrations"))
         fails("migrate", "--sql-dir", empty, status=1, mentions="no migrations",
               database="postgres")
     finally:
-        os.rmdir(empty)
+        shutil.rmtree(empty)
     # The administrator's role cannot change the schema: migrations need its owner.
     fails("migrate", "--sql-dir", SQL_DIR, status=1, mentions="permission denied")
 
 
-def test_cvctl_migrate_builds_a_fresh_database_and_rolls_back_a_failing_migration():
+def test_cvctl_migrate_builds_a_fresh_database_and_rolls_back_the_whole_run_on_a_failure():
     name = f"cvctl_itest_{uuid.uuid4().hex[:12]}"
     dsn = re.sub(r"dbname=\S+", f"dbname={name}", env("CV_PG_DSN"))
     execute(f'CREATE DATABASE "{name}"')
     work = tempfile.mkdtemp()
     try:
-        versions = migration_versions()
+        versions, files = migration_versions(), function_files()
         out = ok("--database", dsn, "migrate", "--sql-dir", SQL_DIR)
-        assert out == "".join(f"applied {v}\n" for v in versions) + \
-            f"{len(versions)} applied, database up to date\n", out
+        assert out == "".join(f"applied {v}\n" for v in versions + files) + \
+            f"{len(versions) + len(files)} applied, database up to date\n", out
         assert ok("--database", dsn, "migrate", "--sql-dir", SQL_DIR) == \
             "0 applied, database up to date\n"
 
-        for v in versions:
-            shutil.copy(os.path.join(SQL_DIR, v + ".sql"), work)
-        with open(os.path.join(work, "998_good.sql"), "w") as f:
+        shutil.copytree(os.path.join(SQL_DIR, "migrations"), os.path.join(work, "migrations"))
+        shutil.copytree(os.path.join(SQL_DIR, "functions"), os.path.join(work, "functions"))
+        with open(os.path.join(work, "migrations", "998_good.sql"), "w") as f:
             f.write("CREATE TABLE cv.itest_good (id integer);\n")
-        with open(os.path.join(work, "999_broken.sql"), "w") as f:
+        with open(os.path.join(work, "migrations", "999_broken.sql"), "w") as f:
             f.write("CREATE TABLE cv.itest_broken (id integer);\nSELECT cv.no_such_function();\n")
         r = cvctl("--database", dsn, "migrate", "--sql-dir", work)
         assert r.returncode == 1, r
-        assert r.stdout == "applied 998_good\n", r
+        assert r.stdout == "", r
         assert r.stderr.count("\n") == 1 and "999_broken failed" in r.stderr, r
 
+        # One transaction: 998_good, which ran before, is gone with it.
         conn = psycopg2.connect(dsn)
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute("SELECT version FROM cv.schema_migrations ORDER BY version")
-                assert [v for (v,) in cur.fetchall()] == versions + ["998_good"]
+                assert [v for (v,) in cur.fetchall()] == versions + files
                 cur.execute("SELECT to_regclass('cv.itest_good') IS NOT NULL,"
                             " to_regclass('cv.itest_broken') IS NOT NULL")
-                assert cur.fetchone() == (True, False)
+                assert cur.fetchone() == (False, False)
                 cur.execute("SELECT count(*) FROM cv.event_types")
                 assert cur.fetchone()[0] > 0
         finally:

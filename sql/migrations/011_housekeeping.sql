@@ -7,7 +7,8 @@
 -- Deleting either changes no answer: a counter whose window has ended is
 -- reset by its next use (cv.rate_take), and an expired ticket answers 1410
 -- exactly like an unknown one.  cv-mailer, the one long-running program,
--- calls this at start and then hourly.
+-- calls cv.housekeeping (sql/functions/housekeeping.sql) at start and then
+-- hourly.
 --
 -- Every window is at most a day (auth_limits.window_seconds <= 86400; the
 -- others are 3600 s or less), so a counter that started over a day ago has
@@ -16,17 +17,4 @@
 -- that this keeps to about a day of rows.
 --
 -- Codes, mail and events are history and are kept (README, Operations).
-
-CREATE FUNCTION cv.housekeeping(OUT counters bigint, OUT tickets bigint)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-	DELETE FROM cv.rate_counters r WHERE r.window_start < now() - interval '1 day';
-	GET DIAGNOSTICS counters = ROW_COUNT;
-	DELETE FROM cv.login_tickets t WHERE t.expires_at < now() - interval '1 day';
-	GET DIAGNOSTICS tickets = ROW_COUNT;
-END
-$$;
-
--- SECURITY DEFINER: the programs' role may not delete from either table.
-REVOKE ALL ON FUNCTION cv.housekeeping() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION cv.housekeeping() TO cv_app;
+-- A function only: nothing to migrate.

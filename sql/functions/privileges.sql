@@ -1,9 +1,7 @@
--- 014_least_privilege.sql - each program gets its own database role with
--- exactly what it needs (SPEC section 9, issue 17 finding 4).  Until now the
--- responders, the mailer and (through the configuration's database) cvctl
--- shared cv_app, which 001 gave SELECT, INSERT and UPDATE on every table:
--- one SQL injection or one compromised responder could have minted API
--- keys.  Now:
+-- privileges.sql - least privilege in the database (README, Security model:
+-- database roles): cv.apply_privileges, the one place that says what each
+-- role may do.  The roles themselves are made in migration
+-- 014_least_privilege:
 --
 --   cv_owner   NOLOGIN.  Owns every table, sequence, type and function of
 --              schema cv.  Every function is SECURITY DEFINER with
@@ -13,7 +11,7 @@
 --   cv_app     the responders (cv.conf "database").  USAGE on schema cv and
 --              EXECUTE on the functions the endpoints call; no right on any
 --              table or sequence, no other function.
---   cv_mailer  cv-mailer (cv.conf "mailer_database").  EXECUTE on the four
+--   cv_mailer  cv-mailer (cv.conf "mailer_database").  EXECUTE on the
 --              functions of the outbox and the housekeeping; nothing else.
 --   cv_admin   cvctl (--database / CV_DATABASE, never cv.conf).  The table
 --              rights its statements need (src/cvctl_db.c): it provisions
@@ -23,45 +21,22 @@
 --              secret (column privileges), and it cannot write codes,
 --              tickets, mail, counters or events.
 --
--- Migrations still run as the superuser (or the schema's owner): cvctl
--- migrate and tools/migrate need a role that may create roles and objects.
---
--- All of it is in one procedure, cv.apply_privileges(), owned by whoever
--- runs the migration and executable by nobody else.  It goes over the
--- catalog: every relation, type and function of schema cv, whichever
--- migration made it (also 013, written in parallel with this one), is
--- given to cv_owner and every function is made SECURITY DEFINER; only the
--- grants name functions and tables, in three explicit lists.  A later
--- migration that creates a function or a table ends with
--- CALL cv.apply_privileges(), after CREATE OR REPLACE of this procedure when
--- a role's list changes; one that replaces a function writes SECURITY
--- DEFINER and SET search_path itself (CREATE OR REPLACE resets both; the
--- owner and the grants stay).  tests/integration/test_privileges.py reads
--- each role's rights from the catalog and fails on anything beyond these
--- lists.
+-- The migrator (cvctl migrate) calls it at the end of every run that
+-- changed anything, after the migrations and the function files: a new
+-- table, function or role right needs nothing but an entry in the lists
+-- below.  tests/integration/test_privileges.py reads each role's rights
+-- from the catalog and fails on anything beyond these lists.
 
-DO $$
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cv_owner') THEN
-		CREATE ROLE cv_owner NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cv_mailer') THEN
-		CREATE ROLE cv_mailer LOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cv_admin') THEN
-		CREATE ROLE cv_admin LOGIN;
-	END IF;
-END
-$$;
-
--- Whatever a role was given by hand before, none of them is more than a
--- login (a password set with ALTER ROLE ... PASSWORD stays).
-ALTER ROLE cv_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-ALTER ROLE cv_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-ALTER ROLE cv_mailer LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-ALTER ROLE cv_admin LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-
-CREATE PROCEDURE cv.apply_privileges()
+-- Goes over the catalog: every relation, type and function of schema cv is
+-- given to cv_owner and every function is made SECURITY DEFINER with the
+-- pinned search_path (the function files say so too; CREATE OR REPLACE
+-- resets both, while the owner and the grants stay); then the grants, by
+-- name, in three explicit lists.  Owned by whoever runs the migrations (the
+-- superuser) and executable by nobody else.  A function a migrator run
+-- creates is executable by nobody until this grants it (the default
+-- privileges of migration 014 take PostgreSQL's EXECUTE for PUBLIC away):
+-- forgetting a name here breaks an endpoint, it does not open one.
+CREATE OR REPLACE PROCEDURE cv.apply_privileges()
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	-- What lib/db.c's statements call from the responders ...
@@ -142,7 +117,8 @@ BEGIN
 	-- column lists where one does; UPDATE only of what a command changes.
 	GRANT SELECT, INSERT ON cv.accounts, cv.user_apps, cv.contacts, cv.templates TO cv_admin;
 	GRANT UPDATE (name, token_ttl, status, token_secret) ON cv.accounts TO cv_admin;
-	-- cvctl account set --auth-token-format, where 013 (issue 16) has added it.
+	-- cvctl account set --auth-token-format (the column of migration 013;
+	-- granted where it exists, so the procedure needs no particular order).
 	IF EXISTS (SELECT 1 FROM pg_attribute a
 	            WHERE a.attrelid = 'cv.accounts'::regclass AND a.attname = 'auth_token_format'
 	              AND NOT a.attisdropped) THEN
@@ -176,14 +152,3 @@ BEGIN
 	       pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
 END
 $$;
-REVOKE ALL ON PROCEDURE cv.apply_privileges() FROM PUBLIC;
-
--- A function a later migration creates is executable by nobody until that
--- migration's CALL cv.apply_privileges() grants it (PostgreSQL's default is
--- EXECUTE for PUBLIC): forgetting the call breaks an endpoint, it does not
--- open one.  (Default privileges are per database and per creating role:
--- the migrator's here, and cv_owner's.)
-ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES FOR ROLE cv_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-
-CALL cv.apply_privileges();

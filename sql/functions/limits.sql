@@ -1,0 +1,148 @@
+-- limits.sql - every limit on how often something may happen (README,
+-- Limits): the fixed-window counters of cv.rate_counters (cv.rate_take),
+-- failed authentications per client address (cv.auth_blocked,
+-- cv.auth_failed; settings in the one row of cv.auth_limits), the verify
+-- attempts per email address and per client address (cv.verify_limits), and
+-- a contact's resend cooldown and sends per hour (cv.send_wait).  Counting is
+-- one atomic statement per limit, so parallel requests cannot slip past it.
+--
+-- The buckets of cv.rate_counters are named "<kind>:<account>:<key>":
+-- verify (per email address, 15 minutes), verify-ip (per client address, an
+-- hour), portal-send-ip, portal-cooldown and portal-send (portal.sql's
+-- cv.portal_send), and "auth:<address>" (global: a failed authentication has
+-- no account).  An address is what lib/client_addr.c names: IPv4, or an IPv6
+-- /64.  Every window is at most a day (housekeeping.sql relies on it).
+
+-- Takes one unit from bucket p_bucket's allowance of p_limit per p_window
+-- seconds.  NULL: taken.  Otherwise the seconds until the window ends, and
+-- nothing is taken (a refused request does not extend the wait).  One
+-- conditional upsert: of N parallel takers exactly the allowance's worth
+-- get NULL.  clock_timestamp(), not now(): a transaction that waited for the
+-- row's lock must see the window as it is when it gets it.
+CREATE OR REPLACE FUNCTION cv.rate_take(p_bucket text, p_limit integer, p_window integer)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	taken integer;
+	wait integer;
+BEGIN
+	INSERT INTO cv.rate_counters AS r (bucket, window_start, hits)
+	VALUES (p_bucket, clock_timestamp(), 1)
+	ON CONFLICT (bucket) DO UPDATE
+	   SET window_start = CASE WHEN r.window_start + make_interval(secs => p_window)
+	                                <= clock_timestamp()
+	                           THEN clock_timestamp() ELSE r.window_start END,
+	       hits = CASE WHEN r.window_start + make_interval(secs => p_window) <= clock_timestamp()
+	                   THEN 1 ELSE r.hits + 1 END
+	 WHERE r.window_start + make_interval(secs => p_window) <= clock_timestamp()
+	    OR r.hits < p_limit
+	RETURNING hits INTO taken;
+	IF taken IS NOT NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT greatest(1, ceil(extract(epoch FROM
+	           r.window_start + make_interval(secs => p_window) - clock_timestamp())))::integer
+	  INTO wait FROM cv.rate_counters r WHERE r.bucket = p_bucket;
+	RETURN COALESCE(wait, 1);
+END
+$$;
+
+-- Seconds the address p_addr must still wait because it has used up its
+-- allowance of failed authentications (cv.auth_limits), or NULL when it is
+-- not blocked.  Reads only.
+CREATE OR REPLACE FUNCTION cv.auth_blocked(p_addr text)
+RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lim cv.auth_limits%ROWTYPE;
+	wait integer;
+BEGIN
+	SELECT * INTO lim FROM cv.auth_limits;
+	SELECT greatest(1, ceil(extract(epoch FROM
+	           r.window_start + make_interval(secs => lim.window_seconds) - clock_timestamp())))::integer
+	  INTO wait
+	  FROM cv.rate_counters r
+	 WHERE r.bucket = 'auth:' || COALESCE(p_addr, '') AND r.hits >= lim.max_failures
+	   AND r.window_start + make_interval(secs => lim.window_seconds) > clock_timestamp();
+	RETURN wait;
+END
+$$;
+
+-- Counts one failed authentication from the address.  NULL: counted, the
+-- caller answers 401; else the seconds to wait (the allowance was used up,
+-- nothing is counted, the caller answers 429).
+CREATE OR REPLACE FUNCTION cv.auth_failed(p_addr text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lim cv.auth_limits%ROWTYPE;
+BEGIN
+	SELECT * INTO lim FROM cv.auth_limits;
+	RETURN cv.rate_take('auth:' || COALESCE(p_addr, ''), lim.max_failures, lim.window_seconds);
+END
+$$;
+
+-- The verify limits of account p_account for one email address and one
+-- client address: NULL when this attempt may go on (it is counted against
+-- both), else the seconds to wait.  They count per address, not per code:
+-- asking for a new code buys no new guesses.  Whether a contact has the
+-- address does not matter: the buckets are the same for strangers.
+CREATE OR REPLACE FUNCTION cv.verify_limits(p_account bigint, p_email text, p_ip text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	acc cv.accounts%ROWTYPE;
+BEGIN
+	SELECT * INTO acc FROM cv.accounts WHERE id = p_account;
+	RETURN COALESCE(
+		cv.rate_take('verify:' || p_account || ':' || lower(p_email), acc.verifies_per_email, 900),
+		cv.rate_take('verify-ip:' || p_account || ':' || COALESCE(p_ip, ''), acc.verifies_per_ip,
+		             3600));
+END
+$$;
+
+-- Seconds until contact p_contact may be sent another code of p_purpose, or
+-- NULL when it may now: the user app's resend cooldown p_cooldown (per
+-- purpose), then the account's sends per address per hour (all purposes).
+-- Locks the contact: the caller's queuing then happens under the same lock.
+--
+-- Sends per hour are counted from the contact's own codes, not in a
+-- cv.rate_counters row: a code is stored for every send that went ahead and
+-- the contact row is locked first, so the count is exact under concurrency
+-- and costs no write.  The window slides (the last hour) instead of being
+-- fixed; the index passcodes_contact_time answers both lookups.
+-- clock_timestamp() for the wait: a send that held the contact's lock
+-- before us may have committed a created_at later than our transaction's
+-- start.
+CREATE OR REPLACE FUNCTION cv.send_wait(p_contact bigint, p_purpose text, p_cooldown integer)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lim integer;
+	sent record;
+	last_of_purpose timestamptz;
+BEGIN
+	SELECT a.sends_per_hour INTO lim
+	  FROM cv.contacts c JOIN cv.accounts a ON a.id = c.account_id
+	 WHERE c.id = p_contact
+	   FOR UPDATE OF c;
+	SELECT count(*) AS n, min(p.created_at) AS first INTO sent
+	  FROM cv.passcodes p
+	 WHERE p.contact_id = p_contact AND p.created_at > now() - interval '1 hour';
+	IF p_cooldown > 0 THEN
+		SELECT max(p.created_at) INTO last_of_purpose
+		  FROM cv.passcodes p
+		 WHERE p.contact_id = p_contact AND p.purpose = p_purpose
+		   AND p.created_at > now() - make_interval(secs => p_cooldown);
+		IF last_of_purpose IS NOT NULL THEN
+			RETURN greatest(1, ceil(extract(epoch FROM
+			           last_of_purpose + make_interval(secs => p_cooldown) - clock_timestamp())))::integer;
+		END IF;
+	END IF;
+	IF sent.n >= lim THEN
+		RETURN greatest(1, ceil(extract(epoch FROM
+		           sent.first + interval '1 hour' - clock_timestamp())))::integer;
+	END IF;
+	RETURN NULL;
+END
+$$;

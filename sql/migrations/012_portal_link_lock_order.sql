@@ -1,0 +1,11 @@
+-- 012_portal_link_lock_order.sql - the login portal's link confirmation
+-- locks the contact before its code.
+--
+-- 008 put every path that uses up a code in the order "contact, then its
+-- codes" (a send holds the contact FOR UPDATE, then marks the live code
+-- used), because the opposite order let a send and a verify of one contact
+-- deadlock, and one of them answered 500.  009's cv.portal_verify, written
+-- after, used up a link's code first (UPDATE passcodes) and only then
+-- updated the contact: a send of the contact and a click on its portal
+-- link could deadlock the same way.  A function only (cv.portal_verify,
+-- sql/functions/portal.sql): nothing to migrate.

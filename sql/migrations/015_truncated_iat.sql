@@ -1,0 +1,13 @@
+-- 015_truncated_iat.sql - the time a token is issued at, in whole seconds,
+-- is truncated, never rounded (issue 17 finding 1).  extract(epoch FROM
+-- now())::bigint rounds to the nearest second, so an access token's iat
+-- was up to half a second after the moment it was issued, and a verifier
+-- that allows no leeway (PyJWT's default) refused a fresh token about half
+-- the time: "The token is not yet valid (iat)".  The same number judged a
+-- tenant JWT's exp and nbf, where rounding made a token expire up to half
+-- a second early and become valid up to half a second early; truncated,
+-- "exp + leeway <= now" and "nbf - leeway > now" in whole seconds give the
+-- same answer as on the exact clock.  (The auth token's iat, read in
+-- lib/db.c's TOKEN_COLUMNS, is truncated there.)  Functions only
+-- (cv.uo_tenant, sql/functions/orchestrator.sql; cv.oauth_client, auth.sql):
+-- nothing to migrate.

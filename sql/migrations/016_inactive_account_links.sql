@@ -1,0 +1,14 @@
+-- 016_inactive_account_links.sql - the Users Orchestrator's verification
+-- link is a credential of its account like every other (SPEC 4.5, issue 17
+-- finding 2): once the account is disabled (cvctl account disable), GET
+-- and HEAD of /v4/Users/VerifyEmail?token= no longer show the confirm
+-- button and POST no longer verifies the address and redirects to the
+-- returnUrl.  The link then reads as 'unknown' (404 "This link is not
+-- valid", without the app's name), as the login portal answers an inactive
+-- account's page 404.  Nothing is used up: enabled again, a link still
+-- within its lifetime works.  Every other credential already stopped (API
+-- keys, access tokens and login tickets in cv.authenticate, tenant JWTs in
+-- cv.uo_tenant, the portal's codes and links in cv.portal_app_row;
+-- tests/integration/test_disabled_account.py tries each).  Functions only
+-- (cv.uo_link_state, cv.uo_link_consume: sql/functions/orchestrator.sql):
+-- nothing to migrate.

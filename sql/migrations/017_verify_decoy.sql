@@ -1,0 +1,31 @@
+-- 017_verify_decoy.sql - POST .../verify takes as long for an address that
+-- belongs to no contact as for a contact's wrong code (issue 17 finding 6).
+-- The answer was already the same (13010), but a stranger's attempt ended
+-- after the contact lookup while a contact's went on to lock the contact
+-- and its live code, count the wrong attempt and write the VERIFY_FAILED
+-- event: 0.14-0.37 ms more for a contact in the database alone (cv.api_verify
+-- called directly, 500 interleaved pairs), slower in 91-96 % of the pairs;
+-- through nginx 0.21-0.24 ms, 88-93 % (README, "Timing at verify").
+--
+-- cv.check_code_decoy does for a stranger what cv.check_code does for a
+-- contact with a wrong code, on rows of its own request so that it waits
+-- for nobody: the same lookups of a contact and its live code (which find
+-- nothing), two row locks and two updates on the rate-limit counters that
+-- cv.verify_limits has just taken for this address and client address
+-- (rows this transaction already holds; hits are written unchanged), and
+-- the VERIFY_FAILED event through cv.log_event, without a contact and with
+-- reason "unknown_address" (no address is stored).  Measured that way:
+-- +0.01-0.04 ms in the database (57-65 % of pairs), +0.00-0.04 ms through
+-- nginx (53-58 %).  Only the event alone left +0.16 ms.  Redoing check_code itself on a
+-- contact and code inserted in a rolled-back subtransaction (the way 009's
+-- cv.portal_send does its decoy) made strangers slower by 0.20-0.28 ms
+-- instead: the two inserts cost more than the work they stand in for.
+--
+-- The portal's login/verify (cv.portal_verify, which returns at once for a
+-- stranger too) can call cv.check_code_decoy with the same arguments in its
+-- "v_contact IS NULL" branch.  The Users Orchestrator's
+-- /v4/Users/Verification needs nothing: its documented answers tell an
+-- unregistered address (E400_14) and a verified one (E400_16) apart.
+--
+-- Functions only (cv.check_code_decoy, sql/functions/codes.sql;
+-- cv.api_verify, api.sql): nothing to migrate.

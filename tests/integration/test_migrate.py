@@ -1,0 +1,390 @@
+"""The migrator and the SQL layout (sql/README.md): a database made by the
+old layout (the numbered files sql/001..018 that held the functions too, read
+from git at the last commit that had them) upgrades by cvctl migrate keeping
+every row, into exactly what a fresh install is (pg_dump --schema-only); and
+the rules of the function files: a changed file is applied again, a function
+no file defines is dropped, a name defined in two files is refused.  Each
+test makes databases of its own on the test cluster, as its superuser."""
+import contextlib
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import psycopg2
+
+from stack import env, execute
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SQL_DIR = os.path.join(ROOT, "sql")
+# The last commit of sql/001_init.sql ... sql/018_portal_verify_decoy.sql
+# with their functions: the layout every database made before this one has.
+OLD_LAYOUT = "0d6359367b3411dbc77959fe76f0ea2c6bba37b0"
+
+
+def git(*args):
+    p = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, \
+        f"git {' '.join(args)}: {p.stderr.strip()} (the test reads the old layout from the history)"
+    return p.stdout
+
+
+def old_migrations(upto):
+    """[(version, text)] of the old layout's migrations up to version upto."""
+    names = git("ls-tree", "--name-only", OLD_LAYOUT, "sql/").split()
+    files = [(os.path.basename(n)[:-4], n) for n in names if re.fullmatch(r"sql/\d{3}_\w+\.sql", n)]
+    assert [v for v, _ in files][-1] == "018_portal_verify_decoy", files
+    return [(v, git("show", f"{OLD_LAYOUT}:{n}")) for v, n in files if v <= upto]
+
+
+@contextlib.contextmanager
+def scratch_database():
+    """The dsn of a new, empty database, dropped afterwards."""
+    name = f"migrate_itest_{uuid.uuid4().hex[:12]}"
+    execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"dbname=\S+", f"dbname={name}", env("CV_PG_DSN"))
+    finally:
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def connect(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
+
+
+def migrate_the_old_way(dsn, upto):
+    """What the old tools/migrate did: each migration in one transaction with
+    the row that records it."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET client_min_messages = warning")
+            cur.execute("CREATE SCHEMA IF NOT EXISTS cv; CREATE TABLE IF NOT EXISTS"
+                        " cv.schema_migrations (version text PRIMARY KEY,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())")
+            conn.commit()
+            for version, text in old_migrations(upto):
+                cur.execute(text)
+                cur.execute("INSERT INTO cv.schema_migrations (version) VALUES (%s)", (version,))
+                conn.commit()
+    finally:
+        conn.close()
+
+
+def migrate(dsn, sql_dir=SQL_DIR):
+    """cvctl migrate, the one migrator, as the superuser: (exit status,
+    stdout, stderr)."""
+    run_env = {"PATH": "/usr/bin:/bin"}
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if name in os.environ:
+            run_env[name] = os.environ[name]
+    p = subprocess.run([os.path.join(env("CV_BIN_DIR"), "cvctl"), "--database", dsn, "migrate",
+                        "--sql-dir", sql_dir], env=run_env, capture_output=True, text=True,
+                       timeout=100, cwd="/")
+    assert "Sanitizer" not in p.stderr and "runtime error:" not in p.stderr, p.stderr
+    return p.returncode, p.stdout, p.stderr
+
+
+def migrated(dsn, sql_dir=SQL_DIR):
+    """stdout of a cvctl migrate that must succeed."""
+    rc, out, err = migrate(dsn, sql_dir)
+    assert rc == 0 and err == "", (rc, out, err)
+    return out
+
+
+def function_files(sql_dir=SQL_DIR):
+    return sorted(os.path.basename(f) for f in glob.glob(os.path.join(sql_dir, "functions", "*.sql")))
+
+
+def schema_dump(dsn, *args):
+    """pg_dump --schema-only, without the random key of its \\restrict lines
+    (PostgreSQL 15.14 and later), the one thing two dumps of one schema do
+    not share."""
+    p = subprocess.run([os.path.join(env("CV_PG_BINDIR"), "pg_dump"), "--no-password",
+                        "--schema-only", *args, "-d", dsn], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return "".join(line for line in p.stdout.splitlines(True)
+                   if not re.match(r"\\(un)?restrict ", line))
+
+
+def without_comments(sql):
+    """sql without -- comments and with white space runs made one space: the
+    code, as the database runs it."""
+    return " ".join(re.sub(r"--[^\n]*", "", sql).split())
+
+
+def tables(cur):
+    """[(table, [columns])] of schema cv, from the catalog."""
+    cur.execute("SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum)"
+                " FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+                " WHERE c.relnamespace = 'cv'::regnamespace AND c.relkind = 'r'"
+                "   AND a.attnum > 0 AND NOT a.attisdropped"
+                " GROUP BY c.relname ORDER BY c.relname")
+    return cur.fetchall()
+
+
+def rows(cur, table, columns):
+    """Every row of cv.table, as text, sorted."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    cur.execute(f'SELECT ROW({cols})::text FROM cv."{table}" ORDER BY 1')
+    return [r for (r,) in cur.fetchall()]
+
+
+def hexhash(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fill(cur):
+    """Rows in every table of a database of the old layout (version 012 or
+    later), as cvctl and the service write them: what cvctl provisions by
+    INSERT, the rest through the functions of that version.  Fails naming
+    any table of the catalog that stays empty."""
+    key, wrong_key = hexhash("upgrade key"), hexhash("a guess")
+    hashes = [hexhash(f"code prefix {n}") for n in range(6, 11)]
+    cur.execute("INSERT INTO cv.accounts (name, token_secret) VALUES ('upgrade', %s)"
+                " RETURNING id", ("s" * 40,))
+    account = cur.fetchone()[0]
+    cur.execute("INSERT INTO cv.api_keys (account_id, key_hash, name)"
+                " VALUES (%s, decode(%s, 'hex'), 'upgrade')", (account, key))
+    cur.execute("INSERT INTO cv.user_apps (account_id, name, sender_email, allowed_origins)"
+                " VALUES (%s, 'Upgrade', 'no-reply@example.com', '{https://shop.example.com}')"
+                " RETURNING id, public_id", (account,))
+    app, public_id = cur.fetchone()
+    cur.execute("INSERT INTO cv.contacts (account_id, email, locale) VALUES"
+                " (%s, 'a@example.com', 'de'), (%s, 'b@example.com', NULL)", (account, account))
+    cur.execute("INSERT INTO cv.oauth_clients (account_id, name, secret_hash)"
+                " VALUES (%s, 'upgrade', decode(%s, 'hex'))", (account, hexhash("client")))
+    cur.execute("INSERT INTO cv.tenants (account_id, client_code, paper_code, client_group_code,"
+                " jwt_secret, return_origins) VALUES (%s, 'C', 'P', 'G', %s,"
+                " '{https://shop.example.com}') RETURNING id", (account, "t" * 40))
+    tenant = cur.fetchone()[0]
+    cur.execute("INSERT INTO cv.templates (user_app_id, purpose, locale, subject, text_body,"
+                " html_body) VALUES (%s, 'login', 'de', 'Code {{code}}', 'Code {{code}}',"
+                " '<p>{{code}}</p>')", (app,))
+    # A send (passcode, outbox, event), a wrong code (verify counters, an
+    # attempt), a wrong key (a failed authentication), a registration, a
+    # portal login by link (a login ticket), and the mailer's delivery.
+    cur.execute("SELECT result FROM cv.api_send(%s, 'a@example.com', %s, %s, %s,"
+                " 'https://cv.example.com', 'req-send', '192.0.2.1')",
+                (key, "00" * 40, hashes, hexhash("link a")))
+    assert cur.fetchone()[0] == 0
+    cur.execute("SELECT result FROM cv.api_verify(%s, 'a@example.com', %s, '192.0.2.1', 'req-v')",
+                (key, hexhash("wrong")))
+    assert cur.fetchone()[0] == 13010
+    cur.execute("SELECT result FROM cv.authenticate_from(%s, '192.0.2.9')", (wrong_key,))
+    assert cur.fetchone()[0] == 1001
+    cur.execute("SELECT result FROM cv.uo_send(%s, 'c@example.com', 'https://shop.example.com/x',"
+                " %s, %s, %s, 'https://cv.example.com', 'uo', 'req-uo')",
+                (tenant, "01" * 40, hashes, hexhash("link c")))
+    assert cur.fetchone()[0] == 0
+    cur.execute("SELECT result FROM cv.portal_send(%s, 'b@example.com', NULL, '192.0.2.2', 'fr',"
+                " %s, %s, %s, 'https://cv.example.com', 'req-ps')",
+                (public_id, "02" * 40, hashes, hexhash("link b")))
+    assert cur.fetchone()[0] == 0
+    cur.execute("SELECT result FROM cv.portal_verify(%s, NULL, NULL, %s, NULL, '192.0.2.2', %s,"
+                " 'req-pv')", (public_id, hexhash("link b"), hexhash("ticket")))
+    assert cur.fetchone()[0] == 0
+    cur.execute("SELECT id FROM cv.outbox_claim(10, 60)")
+    for (outbox_id,) in cur.fetchall():
+        cur.execute("SELECT cv.outbox_record(%s, 'sent', NULL, 60)", (outbox_id,))
+    empty = []
+    for table, columns in tables(cur):
+        cur.execute(f'SELECT count(*) FROM cv."{table}"')
+        if cur.fetchone()[0] == 0:
+            empty.append(table)
+    assert empty == [], f"fill() leaves these tables empty: {empty}"
+
+
+def everything(cur):
+    """{table: (columns, rows)} of schema cv."""
+    return {t: (cols, rows(cur, t, cols)) for t, cols in tables(cur)}
+
+
+def assert_rows_kept(before, cur):
+    """Every row of before is still there, unchanged in the columns it had;
+    cv.schema_migrations only gained the migrator's records."""
+    after = dict(tables(cur))
+    for table, (columns, old) in before.items():
+        assert table in after, f"cv.{table} is gone"
+        new = rows(cur, table, columns)
+        if table == "schema_migrations":
+            assert set(old) <= set(new), f"records lost: {sorted(set(old) - set(new))}"
+            continue
+        assert new == old, f"cv.{table}: {len(old)} rows before, {len(new)} after, or changed"
+
+
+def upgrade_keeps_every_row_and_matches_a_fresh_install(upto):
+    with scratch_database() as old, scratch_database() as fresh:
+        migrate_the_old_way(old, upto)
+        with connect(old) as cur:
+            fill(cur)
+            before = everything(cur)
+            cur.execute("SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid)"
+                        " FROM pg_proc p WHERE p.pronamespace = 'cv'::regnamespace")
+            old_code = dict(cur.fetchall())
+        old_dump = schema_dump(old, "--exclude-table=cv.schema_migrations")
+
+        out = migrated(old)
+        assert out.endswith(" applied, database up to date\n"), out
+        assert "".join(f"applied functions/{f}\n" for f in function_files()) in out, out
+        assert migrated(old) == "0 applied, database up to date\n"
+
+        with connect(old) as cur:
+            assert_rows_kept(before, cur)
+            cur.execute("SELECT version, checksum FROM cv.schema_migrations"
+                        " WHERE checksum IS NOT NULL ORDER BY 1")
+            recorded = cur.fetchall()
+        assert recorded == [(f"functions/{f}", hashlib.sha256(
+            open(os.path.join(SQL_DIR, "functions", f), "rb").read()).hexdigest())
+            for f in function_files()], recorded
+
+        migrated(fresh)
+        assert schema_dump(old) == schema_dump(fresh), \
+            "the upgraded schema differs from a fresh install's"
+        return old_code, old_dump
+
+
+def test_a_database_of_the_old_layout_upgrades_keeping_every_row_into_a_fresh_install():
+    old_code, _ = upgrade_keeps_every_row_and_matches_a_fresh_install("018_portal_verify_decoy")
+    # The same functions, with the same code: only comments moved.
+    with scratch_database() as fresh:
+        migrated(fresh)
+        with connect(fresh) as cur:
+            cur.execute("SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid)"
+                        " FROM pg_proc p WHERE p.pronamespace = 'cv'::regnamespace")
+            new_code = dict(cur.fetchall())
+    assert sorted(new_code) == sorted(old_code), set(new_code) ^ set(old_code)
+    changed = [f for f in old_code if without_comments(old_code[f]) != without_comments(new_code[f])]
+    assert changed == [], f"the code of these functions differs from the old layout's: {changed}"
+
+
+def test_the_upgrade_changes_nothing_but_the_comments_and_the_migrators_records():
+    with scratch_database() as db:
+        migrate_the_old_way(db, "018_portal_verify_decoy")
+        before = schema_dump(db, "--exclude-table=cv.schema_migrations")
+        migrated(db)
+        after = schema_dump(db, "--exclude-table=cv.schema_migrations")
+    assert before != after  # the functions' comments did change
+    assert without_comments(before) == without_comments(after), \
+        "the upgrade changed more than comments (owners, grants, code, objects)"
+
+
+def test_a_database_migrated_part_of_the_way_upgrades_keeping_every_row_into_a_fresh_install():
+    # 012 (today's main when the issue was written): the rewritten 013-018
+    # run first, their DROP FUNCTION IF EXISTS clearing the old signatures.
+    upgrade_keeps_every_row_and_matches_a_fresh_install("012_portal_link_lock_order")
+
+
+# ---------------------------------------------------------------- the rules
+
+@contextlib.contextmanager
+def sql_copy():
+    """A copy of sql/ to change, and a database migrated with it."""
+    work = tempfile.mkdtemp()
+    try:
+        shutil.copytree(SQL_DIR, os.path.join(work, "sql"))
+        with scratch_database() as dsn:
+            migrated(dsn, os.path.join(work, "sql"))
+            yield os.path.join(work, "sql"), dsn
+    finally:
+        shutil.rmtree(work)
+
+
+def edit(path, old, new):
+    with open(path) as f:
+        text = f.read()
+    assert old in text, (path, old)
+    with open(path, "w") as f:
+        f.write(text.replace(old, new, 1))
+
+
+def recorded(dsn):
+    with connect(dsn) as cur:
+        cur.execute("SELECT version, checksum, routines FROM cv.schema_migrations"
+                    " WHERE checksum IS NOT NULL ORDER BY 1")
+        return cur.fetchall()
+
+
+def function_code(dsn, signature):
+    with connect(dsn) as cur:
+        cur.execute("SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure(%s)", (signature,))
+        row = cur.fetchone()
+        return row and row[0]
+
+
+def test_migrate_applies_again_only_the_function_file_that_changed():
+    with sql_copy() as (sql, dsn):
+        before = dict((v, c) for v, c, _ in recorded(dsn))
+        edit(os.path.join(sql, "functions", "housekeeping.sql"),
+             "\tGET DIAGNOSTICS tickets = ROW_COUNT;\n",
+             "\tGET DIAGNOSTICS tickets = ROW_COUNT;\n\t-- changed\n")
+        assert migrated(dsn, sql) == "applied functions/housekeeping.sql\n" \
+            "1 applied, database up to date\n"
+        assert "-- changed" in function_code(dsn, "cv.housekeeping()")
+        after = dict((v, c) for v, c, _ in recorded(dsn))
+        assert [v for v in before if before[v] != after[v]] == ["functions/housekeeping.sql"]
+        # Still SECURITY DEFINER, cv_owner's and the mailer's to call.
+        with connect(dsn) as cur:
+            cur.execute("SELECT prosecdef, proowner::regrole::text,"
+                        " has_function_privilege('cv_mailer', oid, 'EXECUTE')"
+                        " FROM pg_proc WHERE oid = 'cv.housekeeping()'::regprocedure")
+            assert cur.fetchone() == (True, "cv_owner", True)
+        assert migrated(dsn, sql) == "0 applied, database up to date\n"
+
+
+def test_migrate_applies_every_function_file_after_a_migration():
+    with sql_copy() as (sql, dsn):
+        with open(os.path.join(sql, "migrations", "999_itest.sql"), "w") as f:
+            f.write("CREATE TABLE cv.itest (id integer);\n")
+        expected = "applied 999_itest\n" + \
+            "".join(f"applied functions/{f}\n" for f in function_files(sql)) + \
+            f"{1 + len(function_files(sql))} applied, database up to date\n"
+        assert migrated(dsn, sql) == expected
+        with connect(dsn) as cur:
+            cur.execute("SELECT relowner::regrole::text FROM pg_class"
+                        " WHERE oid = 'cv.itest'::regclass")
+            assert cur.fetchone() == ("cv_owner",)
+
+
+def test_migrate_drops_a_function_that_no_file_defines():
+    with sql_copy() as (sql, dsn):
+        path = os.path.join(sql, "functions", "codes.sql")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text[:text.index("-- For an address p_email")])
+        signature = "cv.check_code_decoy(bigint,text,text,text,text,text,text)"
+        assert migrated(dsn, sql) == "applied functions/codes.sql\n" \
+            f"dropped {signature}\n1 applied, database up to date\n"
+        assert function_code(dsn, signature) is None
+        assert function_code(dsn, "cv.check_code(bigint,bigint,text,text,text,text)")
+        routines = dict((v, r) for v, _, r in recorded(dsn))["functions/codes.sql"]
+        assert signature not in routines and len(routines) == 2, routines
+
+
+def test_migrate_refuses_a_function_defined_in_two_files_and_applies_nothing():
+    with sql_copy() as (sql, dsn):
+        before = recorded(dsn)
+        with open(os.path.join(sql, "functions", "limits.sql")) as f:
+            text = f.read()
+        start = text.index("CREATE OR REPLACE FUNCTION cv.rate_take")
+        with open(os.path.join(sql, "functions", "zz_copy.sql"), "w") as f:
+            f.write(text[start:text.index("$$;", start) + 3] + "\n")
+        edit(os.path.join(sql, "functions", "housekeeping.sql"), "BEGIN\n", "BEGIN\n\t-- x\n")
+        rc, out, err = migrate(dsn, sql)
+        assert (rc, out) == (1, ""), (rc, out, err)
+        assert "cv.rate_take is defined in functions/limits.sql and functions/zz_copy.sql" \
+            in err, err
+        assert recorded(dsn) == before
+        assert "-- x" not in function_code(dsn, "cv.housekeeping()")
