@@ -15,14 +15,13 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 # Debian packages.  tools/run installs what building and running the service
 # needs (CV_RUN_PACKAGES); tools/test adds what its suites drive
 # (CV_TEST_PACKAGES).  All from Debian's archive: the browser suite uses
-# Debian's chromium, chromium-driver and python3-selenium; test_migrate.py
-# reads the old SQL layout from the clone's history with git.
+# Debian's chromium, chromium-driver and python3-selenium.
 CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
 	nginx-light spawn-fcgi multiwatch openssl procps python3 curl)
 CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium chromium-driver python3-selenium valgrind git)
+	chromium chromium-driver python3-selenium valgrind)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Each is started under setsid (which execs in place: the PID stays),

@@ -120,7 +120,7 @@ CREATE TABLE cv.events (
 CREATE INDEX events_account_time ON cv.events (account_id, created_at);
 CREATE INDEX events_contact ON cv.events (contact_id);
 
--- The event vocabulary (SPEC section 8): the Users Orchestrator ids and this
+-- The event vocabulary (README "Operations, Logs, schema, events"): the Users Orchestrator ids and this
 -- project's own 5xxx ids.
 CREATE TABLE cv.event_types (
 	event_id   integer PRIMARY KEY,

@@ -1,4 +1,4 @@
--- 002_oauth.sql - OAuth 2.0 client credentials (SPEC section 4.2): clients
+-- 002_oauth.sql - OAuth 2.0 client credentials (README "POST /oauth/token"): clients
 -- with keyed-hash secrets, the record of failed client authentications that
 -- rate-limits guessing (replaced by 008), and cv.authenticate extended to
 -- access tokens (sql/functions/auth.sql).

@@ -1,4 +1,4 @@
--- 003_orchestrator.sql - the Users Orchestrator dialect (SPEC section 3):
+-- 003_orchestrator.sql - the Users Orchestrator dialect (README "Users Orchestrator API"):
 -- tenants named by three header codes.  The functions behind
 -- /v4/Users/VerificationCode, /VerifyEmail/Resend, /v4/Users/Verification
 -- and the verification link /v4/Users/VerifyEmail are in

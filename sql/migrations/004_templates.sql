@@ -1,4 +1,4 @@
--- 004_templates.sql - a user app's own email templates (SPEC section 6):
+-- 004_templates.sql - a user app's own email templates (README "Email templates"):
 -- subject, text and HTML body per purpose and locale, with placeholders
 -- {{code}}, {{link}}, {{app_name}}, {{expiry_minutes}} and {{expiry}} (see
 -- src/templates.h).  The mailer looks one up per message with

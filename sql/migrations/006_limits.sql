@@ -1,4 +1,4 @@
--- 006_limits.sql - the limits of SPEC section 7, per account: sends per
+-- 006_limits.sql - the limits of README "Configuration, Limits", per account: sends per
 -- email address per hour, verify attempts per email address per 15
 -- minutes, and verify attempts per client address per hour (the resend
 -- cooldown per contact is the user app's, from 001).  Counting is one

@@ -1,5 +1,5 @@
--- 008_hardening.sql - failed authentications per client address (SPEC
--- section 7): API keys, access tokens and OAuth client secrets share one
+-- 008_hardening.sql - failed authentications per client address (README
+-- "Configuration, Limits"): API keys, access tokens and OAuth client secrets share one
 -- allowance per address, counted in cv.rate_counters under "auth:<addr>"
 -- (the address as lib/client_addr.c names it: IPv4, or an IPv6 /64).  The
 -- limit is global, not per account: a failure has no account to belong to.

@@ -1,5 +1,5 @@
 -- 014_least_privilege.sql - each program gets its own database role with
--- exactly what it needs (SPEC section 9, issue 17 finding 4).  Until now the
+-- exactly what it needs (README "Security model", issue 17 finding 4).  Until now the
 -- responders, the mailer and (through the configuration's database) cvctl
 -- shared cv_app, which 001 gave SELECT, INSERT and UPDATE on every table:
 -- one SQL injection or one compromised responder could have minted API

@@ -1,5 +1,5 @@
 -- 016_inactive_account_links.sql - the Users Orchestrator's verification
--- link is a credential of its account like every other (SPEC 4.5, issue 17
+-- link is a credential of its account like every other (README "Security model", issue 17
 -- finding 2): once the account is disabled (cvctl account disable), GET
 -- and HEAD of /v4/Users/VerifyEmail?token= no longer show the confirm
 -- button and POST no longer verifies the address and redirects to the

@@ -1,6 +1,6 @@
 """The migrator and the SQL layout (sql/README.md): a database made by the
-old layout (the numbered files sql/001..018 that held the functions too, read
-from git at the last commit that had them) upgrades by cvctl migrate keeping
+old layout (the numbered files sql/001..018 that held the functions too, kept
+as fixtures/sql-layout-0d63593.tar.xz) upgrades by cvctl migrate keeping
 every row, into exactly what a fresh install is (pg_dump --schema-only); and
 the rules of the function files: a changed file is applied again, a function
 no file defines is dropped, a name defined in two files is refused.  Each
@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import uuid
 
@@ -21,24 +22,22 @@ from stack import env, execute
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SQL_DIR = os.path.join(ROOT, "sql")
-# The last commit of sql/001_init.sql ... sql/018_portal_verify_decoy.sql
-# with their functions: the layout every database made before this one has.
-OLD_LAYOUT = "0d6359367b3411dbc77959fe76f0ea2c6bba37b0"
-
-
-def git(*args):
-    p = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, \
-        f"git {' '.join(args)}: {p.stderr.strip()} (the test reads the old layout from the history)"
-    return p.stdout
+# The old layout every database made before this one has: sql/001_init.sql
+# ... sql/018_portal_verify_decoy.sql with their functions, as at commit
+# 0d63593 (the last that had them), kept as a compressed fixture so that a
+# clone without that history (shallow) or a release tarball tests the same.
+# Made with: git archive 0d63593 sql/ | (keep sql/0*.sql) | xz.
+OLD_LAYOUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                          "sql-layout-0d63593.tar.xz")
 
 
 def old_migrations(upto):
     """[(version, text)] of the old layout's migrations up to version upto."""
-    names = git("ls-tree", "--name-only", OLD_LAYOUT, "sql/").split()
-    files = [(os.path.basename(n)[:-4], n) for n in names if re.fullmatch(r"sql/\d{3}_\w+\.sql", n)]
-    assert [v for v, _ in files][-1] == "018_portal_verify_decoy", files
-    return [(v, git("show", f"{OLD_LAYOUT}:{n}")) for v, n in files if v <= upto]
+    with tarfile.open(OLD_LAYOUT) as tar:
+        files = sorted((os.path.basename(m.name)[:-4], m) for m in tar.getmembers()
+                       if re.fullmatch(r"sql/\d{3}_\w+\.sql", m.name))
+        assert [v for v, _ in files][-1] == "018_portal_verify_decoy", files
+        return [(v, tar.extractfile(m).read().decode()) for v, m in files if v <= upto]
 
 
 @contextlib.contextmanager
