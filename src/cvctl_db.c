@@ -287,17 +287,17 @@ connect_db(struct cvctl *cv)
 {
 	/* client_min_messages: a migration's "already exists, skipping" notices
 	 * are noise; warnings still show.  A connection string that sets
-	 * options itself overrides these (expand_dbname). */
+	 * options itself overrides these (expand_dbname).  Without --database
+	 * or $CV_DATABASE, libpq's own environment and defaults (PGHOST,
+	 * PGUSER, PGSERVICE, ~/.pgpass).  Never the configuration's database:
+	 * that is the responders' role, which may not administer anything, and
+	 * the file they read must not hold the administrator's password
+	 * (README, Security model). */
 	const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
-	const char *values[] = {"10", "cvctl", "-c search_path=pg_catalog -c client_min_messages=warning",
-	                        NULL, NULL};
+	const char *values[] = {"10", "cvctl",
+	                        "-c search_path=pg_catalog -c client_min_messages=warning",
+	                        cv->database != NULL ? cv->database : "", NULL};
 
-	/* Without --database or $CV_DATABASE, libpq's own environment and
-	 * defaults (PGHOST, PGUSER, PGSERVICE, ~/.pgpass).  Never the
-	 * configuration's database: that is the responders' role, which may
-	 * not administer anything, and the file they read must not hold the
-	 * administrator's password (README, Security model). */
-	values[3] = cv->database != NULL ? cv->database : "";
 	cv->conn = PQconnectdbParams(keys, values, 1);
 	if (cv->conn == NULL)
 		return cvctl_fail(cv, "database connection failed: out of memory");
