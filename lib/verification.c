@@ -118,8 +118,18 @@ out:
 enum cv_err
 cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_reply *reply)
 {
+	/* The claims that are a column's text, in the token's order. */
+	static const struct {
+		const char *name;
+		int column;
+	} text_claims[] = {
+	    {"aud", CV_CONTACT_TOKEN_COL_ACCOUNT_UUID},
+	    {"sub", CV_CONTACT_TOKEN_COL_CONTACT_UUID},
+	    {"email", CV_CONTACT_TOKEN_COL_EMAIL},
+	};
 	struct json_object *claims = NULL;
-	const char *secret;
+	const char *secret, *verified;
+	size_t i;
 	char jti[32];
 	unsigned char raw[16];
 	char *token = NULL;
@@ -135,19 +145,13 @@ cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_repl
 	if ((claims = json_object_new_object()) == NULL)
 		goto out;
 	json_object_object_add(claims, "iss", json_object_new_string(conf->issuer));
-	json_object_object_add(
-	    claims, "aud",
-	    json_object_new_string(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_ACCOUNT_UUID)));
-	json_object_object_add(
-	    claims, "sub",
-	    json_object_new_string(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_CONTACT_UUID)));
-	json_object_object_add(
-	    claims, "email",
-	    json_object_new_string(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_EMAIL)));
-	json_object_object_add(
-	    claims, "email_verified",
-	    json_object_new_boolean(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_EMAIL_VERIFIED)[0] ==
-	                            't'));
+	for (i = 0; i < sizeof(text_claims) / sizeof(text_claims[0]); i++)
+		json_object_object_add(
+		    claims, text_claims[i].name,
+		    json_object_new_string(PQgetvalue(res, 0, text_claims[i].column)));
+	verified = PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_EMAIL_VERIFIED);
+	json_object_object_add(claims, "email_verified",
+	                       json_object_new_boolean(verified[0] == 't'));
 	json_object_object_add(claims, "iat", json_object_new_int64(now));
 	json_object_object_add(claims, "exp", json_object_new_int64(now + ttl));
 	json_object_object_add(claims, "jti", json_object_new_string(jti));

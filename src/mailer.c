@@ -401,22 +401,31 @@ exec_stmt(struct mailer *m, enum cv_stmt stmt, const char *const *params, enum c
 	return res;
 }
 
+/* Column col of row i of a result as a number, or dflt when it is NULL. */
+static long long
+number(const PGresult *res, int i, int col, long long dflt)
+{
+	const char *s = cv_db_value(res, i, col);
+
+	return s != NULL ? strtoll(s, NULL, 10) : dflt;
+}
+
 /* Fills row from row i of a claim, opening the sealed code and link. */
 static void
 read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *row)
 {
 	char token[CV_LINK_TOKEN_LEN + 1];
 	const char *s, *base = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_LINK_BASE);
+	int code_length = (int)number(res, i, CV_OUTBOX_CLAIM_COL_CODE_LENGTH, 0);
 
 	row->id = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_ID);
 	row->to_email = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_TO_EMAIL);
 	row->purpose = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_PURPOSE);
 	row->code = row->link = NULL;
 	if (row->purpose != NULL && base != NULL &&
-	    cv_code_unseal(
-	        &m->conf, row->purpose, cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SEALED_HEX),
-	        (s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_CODE_LENGTH)) != NULL ? atoi(s) : 0,
-	        row->code_buf, token) == 0 &&
+	    cv_code_unseal(&m->conf, row->purpose,
+	                   cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SEALED_HEX), code_length,
+	                   row->code_buf, token) == 0 &&
 	    (size_t)snprintf(row->link_buf, sizeof(row->link_buf), "%s%s", base, token) <
 	        sizeof(row->link_buf)) {
 		row->code = row->code_buf;
@@ -427,16 +436,11 @@ read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *
 	row->sender_name = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SENDER_NAME);
 	row->sender_email = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SENDER_EMAIL);
 	row->message_id = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_MESSAGE_ID);
-	row->expires_in = (s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_EXPIRES_IN)) != NULL
-	                      ? strtoll(s, NULL, 10)
-	                      : 0;
-	row->attempts =
-	    (s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_ATTEMPTS)) != NULL ? atoi(s) : 1;
-	row->created = (s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_CREATED_EPOCH)) != NULL
-	                   ? strtoll(s, NULL, 10)
-	                   : 0;
-	row->superseded = (s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SUPERSEDED)) != NULL &&
-	                  strcmp(s, "t") == 0;
+	row->expires_in = number(res, i, CV_OUTBOX_CLAIM_COL_EXPIRES_IN, 0);
+	row->attempts = (int)number(res, i, CV_OUTBOX_CLAIM_COL_ATTEMPTS, 1);
+	row->created = number(res, i, CV_OUTBOX_CLAIM_COL_CREATED_EPOCH, 0);
+	s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SUPERSEDED);
+	row->superseded = s != NULL && strcmp(s, "t") == 0;
 }
 
 /*
