@@ -1,7 +1,7 @@
 /*
  * fuzz_codec.c - the text codecs every parser stands on: base64url and hex
- * (lib/crypto.c) and the UTF-8 check (lib/form.c cv_utf8_valid).
- * Links: lib/crypto.c lib/form.c
+ * (lib/crypto.c) and the UTF-8 check (lib/utf8.c cv_utf8_valid).
+ * Links: lib/crypto.c lib/utf8.c
  *
  * Invariants: base64url decoding writes no more than the documented
  * len * 3 / 4 bytes, and what it accepts encodes back to the same text (one
@@ -12,8 +12,8 @@
  */
 #include <ctype.h>
 
-#include "form.h"
 #include "fuzz.h"
+#include "utf8.h"
 
 static void
 check_b64url(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /*
  * fuzz_form.c - the urlencoded body parser (lib/form.c): cv_form_parse on
  * the input as a body, cv_form_decode on it as one field.
- * Links: lib/form.c
+ * Links: lib/form.c lib/utf8.c lib/crypto.c
  *
  * Invariants: a parsed form is an object of strings whose names and values
  * are non-empty (names) valid UTF-8 without NUL, never longer than the body;
@@ -14,6 +14,7 @@
 
 #include "form.h"
 #include "fuzz.h"
+#include "utf8.h"
 
 /* Appends the percent-encoding of s[0..n) (every byte but unreserved ones)
  * to out at *o. */

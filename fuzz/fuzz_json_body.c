@@ -4,7 +4,7 @@
  * accessor cv_request_string that every endpoint reads its fields with.
  * Input: the Content-Type, '\n', the body; without a '\n' there is no
  * Content-Type and the whole input is the body.
- * Links: lib/request.c lib/form.c lib/crypto.c
+ * Links: lib/request.c lib/form.c lib/utf8.c lib/crypto.c
  *
  * Invariants: the result is CV_OK, CV_ERR_INVALID_INPUT or
  * CV_ERR_UNSUPPORTED_MEDIA; CV_OK gives an object nested at most 16 deep and
@@ -18,9 +18,9 @@
 
 #include <json-c/json.h>
 
-#include "form.h"
 #include "fuzz.h"
 #include "request.h"
+#include "utf8.h"
 
 /* Depth of nesting of v: 1 for a scalar or an empty container. */
 static int

@@ -7,7 +7,7 @@
  *     are parsed from the fuzzer's base64url;
  *   - "<header JSON>\n<claims JSON>": the harness encodes and signs them, so
  *     the fuzzer works on the JSON directly (alg, typ, crit, nesting).
- * Links: lib/jwt.c lib/crypto.c lib/form.c
+ * Links: lib/jwt.c lib/crypto.c lib/utf8.c
  *
  * Invariants: a token accepted for a typ is accepted without one; an
  * accepted token has exactly three parts, the signature of the first two,

@@ -3,9 +3,9 @@
  * path, the Origin check, Accept-Language, the Cookie header and the CSRF
  * token.  Input: up to four lines -- a path, an Origin or Accept-Language
  * value, a Cookie header, a CSRF token.
- * Links: lib/portal.c lib/orchestrator.c lib/verification.c lib/response.c
- *        lib/request.c lib/form.c lib/jwt.c lib/crypto.c lib/email.c lib/error.c
- *        fuzz/stub_db.c
+ * Links: lib/portal.c lib/origin.c lib/codes.c lib/verification.c lib/validate.c
+ *        lib/request.c lib/form.c lib/utf8.c lib/jwt.c lib/crypto.c lib/email.c
+ *        lib/error.c fuzz/stub_db.c
  *
  * Invariants: an accepted path is "<public id>/<code|verify>" exactly; an
  * accepted origin holds no byte a header could be split by and re-parses to
@@ -17,7 +17,7 @@
 #include <ctype.h>
 
 #include "fuzz.h"
-#include "orchestrator.h"
+#include "origin.h"
 #include "portal.h"
 
 static void
@@ -44,7 +44,7 @@ check_origin(const char *origin)
 		return;
 	for (p = origin; *p != '\0'; p++)
 		FUZZ_CHECK((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != ',');
-	FUZZ_CHECK(cv_uo_url_origin(origin, norm, sizeof(norm)) == 0 && strcmp(norm, origin) == 0);
+	FUZZ_CHECK(cv_origin_of(origin, norm, sizeof(norm)) == 0 && strcmp(norm, origin) == 0);
 }
 
 static void

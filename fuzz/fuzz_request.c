@@ -9,7 +9,7 @@
  * An Authorization ending in ".*" gets the harness's HS256 signature there,
  * so the claims checks of access tokens are reached.  As the responders do,
  * only POST reads a body.
- * Links: lib/request.c lib/form.c lib/crypto.c lib/auth.c lib/jwt.c lib/error.c
+ * Links: lib/request.c lib/form.c lib/utf8.c lib/crypto.c lib/auth.c lib/jwt.c lib/error.c
  *        fuzz/stub_db.c
  *
  * Invariants: the reader gives back the variables as they are (PATH_INFO

@@ -1,10 +1,9 @@
 /*
  * fuzz_url_origin.c - the returnUrl check of the Users Orchestrator dialect
- * (lib/orchestrator.c cv_uo_url_origin and cv_uo_origin_allowed).
+ * (lib/origin.c cv_origin_of and cv_origin_allowed).
  * Input: the URL, then optionally '\n' and an allow-list (space-separated
  * origins, as a tenant's).
- * Links: lib/orchestrator.c lib/verification.c lib/response.c lib/request.c
- *        lib/form.c lib/jwt.c lib/crypto.c lib/email.c lib/error.c fuzz/stub_db.c
+ * Links: lib/origin.c
  *
  * Invariants: an accepted URL's origin is "http://" or "https://" and a
  * host[:port] of letters, digits, dots and hyphens (port digits), in lower
@@ -17,11 +16,11 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "orchestrator.h"
+#include "origin.h"
 
 #define ORIGIN_MAX 512
 
-/* cv_uo_origin_allowed stated a second way. */
+/* cv_origin_allowed stated a second way. */
 static int
 listed(const char *allowed, const char *origin)
 {
@@ -57,18 +56,17 @@ check_origin(const char *url, const char *origin, const char *allowed)
 	if (i < n)
 		FUZZ_CHECK(i + 1 < n && strspn(origin + i + 1, "0123456789") == n - i - 1);
 
-	FUZZ_CHECK(cv_uo_url_origin(origin, again, sizeof(again)) == 0 &&
-	           strcmp(again, origin) == 0);
+	FUZZ_CHECK(cv_origin_of(origin, again, sizeof(again)) == 0 && strcmp(again, origin) == 0);
 	FUZZ_CHECK((exact = malloc(n + 1)) != NULL);
-	FUZZ_CHECK(cv_uo_url_origin(url, exact, n + 1) == 0 && strcmp(exact, origin) == 0);
+	FUZZ_CHECK(cv_origin_of(url, exact, n + 1) == 0 && strcmp(exact, origin) == 0);
 	free(exact);
 	FUZZ_CHECK((exact = malloc(n)) != NULL);
-	FUZZ_CHECK(cv_uo_url_origin(url, exact, n) == -1);
+	FUZZ_CHECK(cv_origin_of(url, exact, n) == -1);
 	free(exact);
 
-	FUZZ_CHECK(cv_uo_origin_allowed(origin, origin) == 1);
+	FUZZ_CHECK(cv_origin_allowed(origin, origin) == 1);
 	if (allowed != NULL)
-		FUZZ_CHECK(cv_uo_origin_allowed(allowed, origin) == listed(allowed, origin));
+		FUZZ_CHECK(cv_origin_allowed(allowed, origin) == listed(allowed, origin));
 }
 
 int
@@ -82,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 		allowed = nl + 1;
 	}
-	if (cv_uo_url_origin(url, origin, sizeof(origin)) == 0)
+	if (cv_origin_of(url, origin, sizeof(origin)) == 0)
 		check_origin(url, origin, allowed);
 	free(url);
 	return 0;

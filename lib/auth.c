@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -83,15 +82,17 @@ cv_auth_bearer(const struct cv_conf *conf, const char *authorization,
 enum cv_err
 cv_auth_check(const char *credential, const char *addr, int *retry_after)
 {
-	const char *params[] = {credential, addr};
+	const char *params[CV_AUTHENTICATE_PARAM__MAX] = {
+	    [CV_AUTHENTICATE_PARAM_KEY_HASH] = credential,
+	    [CV_AUTHENTICATE_PARAM_CLIENT_ADDR] = addr,
+	};
 	enum cv_err err;
 	PGresult *res;
 
 	if ((res = cv_db_exec(CV_STMT_AUTHENTICATE, params, &err)) == NULL)
 		return err;
-	err = PQntuples(res) == 1 ? cv_err_from_code(atoi(PQgetvalue(res, 0, 0))) : CV_ERR_INTERNAL;
-	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, 1))
-		*retry_after = atoi(PQgetvalue(res, 0, 1));
+	err = cv_db_result_wait(res, CV_AUTHENTICATE_COL_RESULT, CV_AUTHENTICATE_COL_RETRY_AFTER,
+	                        retry_after);
 	PQclear(res);
 	return err;
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "response.h"
 
 void
 cv_buf_add(struct cv_buf *b, const char *s, size_t n)
@@ -49,19 +48,6 @@ void
 cv_buf_adds(struct cv_buf *b, const char *s)
 {
 	cv_buf_add(b, s, strlen(s));
-}
-
-void
-cv_buf_html(struct cv_buf *b, const char *s)
-{
-	const char *rep;
-
-	for (; s != NULL && *s != '\0'; s++) {
-		if ((rep = cv_html_entity(*s)) != NULL)
-			cv_buf_adds(b, rep);
-		else
-			cv_buf_add(b, s, 1);
-	}
 }
 
 const char *

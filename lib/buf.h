@@ -1,9 +1,10 @@
 /*
  * buf.h - a growing string, for the mail the mailer writes (src/mime.c)
- * and the login portal's page (portal_page.c).  After a failed allocation
- * every append is a no-op and failed stays set, so callers check once at
- * the end.  Memory is wiped before it is freed or outgrown: a message holds
- * a login code.
+ * and the pages of html.h.  After a failed allocation every append is a
+ * no-op and failed stays set, so callers check once at the end.  Memory is
+ * wiped before it is freed or outgrown: a message holds a login code.
+ * A primitive, of lib/'s lower floor (Makefile.am lists both floors): it
+ * knows no request and includes no handler's header.
  */
 #ifndef CV_BUF_H
 #define CV_BUF_H
@@ -21,10 +22,6 @@ void cv_buf_add(struct cv_buf *b, const char *s, size_t n);
 
 /* Appends the string s. */
 void cv_buf_adds(struct cv_buf *b, const char *s);
-
-/* Appends s (NULL reads as "") with & < > " ' as HTML character
- * references (cv_html_entity), for text and quoted attribute values. */
-void cv_buf_html(struct cv_buf *b, const char *s);
 
 /* The text of b: "" while it is empty or after a failure.  Cannot fail. */
 const char *cv_buf_str(const struct cv_buf *b);

@@ -81,8 +81,8 @@ cv_hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_value(char c)
+int
+cv_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -100,7 +100,7 @@ cv_hex_decode(const char *in, unsigned char *out, size_t n)
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if ((hi = hex_value(in[2 * i])) < 0 || (lo = hex_value(in[2 * i + 1])) < 0)
+		if ((hi = cv_hex_digit(in[2 * i])) < 0 || (lo = cv_hex_digit(in[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}

@@ -33,6 +33,9 @@ int cv_ct_equal(const void *a, const void *b, size_t n);
 /* Writes 2n lowercase hex digits and a NUL to out.  Cannot fail. */
 void cv_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* The value of the hex digit c (either case), or -1.  Cannot fail. */
+int cv_hex_digit(int c);
+
 /* Decodes exactly 2n hex digits of in into n bytes.  Returns 0 or -1. */
 int cv_hex_decode(const char *in, unsigned char *out, size_t n);
 

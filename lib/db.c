@@ -1,8 +1,10 @@
 /*
  * db.c - connection, reconnection and prepared statements.  Every SQL text of
  * the programs is in the table below; each is a call of a function from
- * sql/, so a request is one round trip.  search_path is set to pg_catalog at
- * connect time and every name is schema-qualified.
+ * sql/, so a request is one round trip, and answers the columns its list in
+ * db.h names, each under that name (an AS where SQL would name it
+ * otherwise).  search_path is set to pg_catalog at connect time and every
+ * name is schema-qualified.
  */
 #include "config.h"
 
@@ -12,86 +14,101 @@
 #include "db.h"
 #include "log.h"
 
-/* What cv_contact_token_reply reads, by column number, from auth-token and
- * from the login-ticket exchange.  The iat is the transaction's start in
- * whole seconds, truncated: a bigint cast rounds, which put iat up to half
- * a second after the token was issued, and verifiers (PyJWT) refuse a token
- * issued in the future. */
-#define TOKEN_COLUMNS \
-	"result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified," \
-	" pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint, retry_after"
+/* CV_CONTACT_TOKEN_COLUMNS, for auth-token and the login-ticket exchange.
+ * now_epoch (the token's iat) is the transaction's start in whole seconds,
+ * truncated: a bigint cast rounds, which put iat up to half a second after
+ * the token was issued, and verifiers (PyJWT) refuse a token issued in the
+ * future. */
+/* clang-format off */
+#define TOKEN_COLUMNS                                                                             \
+	"result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified,"     \
+	" pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint AS now_epoch, retry_after"
 
-/* The columns 2..9 of every portal statement (lib/portal.h, struct cv_portal_app). */
-#define PORTAL_INFO                                                                      \
-	" (info).app_name, (info).brand_color, (info).frame_ancestors, (info).allowed_origins," \
+/* The app's columns of every portal statement (CV_PORTAL_COLUMNS after the
+ * result's). */
+#define PORTAL_INFO                                                                               \
+	" (info).app_name, (info).brand_color, (info).frame_ancestors, (info).allowed_origins,"   \
 	" (info).allow_credentials, (info).portal_url, (info).code_length, (info).resend_cooldown"
 
-static const struct {
-	const char *name;
-	const char *sql;
-	int         nparams;
-	int         retry_safe;  /* repeating it after a lost connection is harmless */
-} statements[CV_STMT__MAX] = {
+/* The parameter count, column count and column names of statement NAME,
+ * from its lists in db.h. */
+#define SHAPE(NAME)                                                                               \
+	NAME##_PARAM__MAX, NAME##_COL__MAX,                                                       \
+	    (const char *const[]){NAME##_COLUMNS(CV_DB_NAME, _) NULL}
+
+static const struct cv_db_statement statements[CV_STMT__MAX] = {
 	[CV_STMT_SEND] = {"send",
 	    "SELECT result, retry_after FROM cv.api_send($1, $2, $3, $4::text[], $5, $6, $7, $8)",
-	    8, 1},
+	    SHAPE(CV_SEND), 1},
 	[CV_STMT_VERIFY] = {"verify",
-	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)", 5, 0},
+	    "SELECT result, contact_uuid, retry_after FROM cv.api_verify($1, $2, $3, $4, $5)",
+	    SHAPE(CV_VERIFY), 0},
 	[CV_STMT_AUTH_TOKEN] = {"auth_token",
 	    "SELECT " TOKEN_COLUMNS ", token_format"
-	    " FROM cv.api_auth_token($1, $2::uuid, $3, $4)", 4, 1},
+	    " FROM cv.api_auth_token($1, $2::uuid, $3, $4)", SHAPE(CV_AUTH_TOKEN), 1},
 	[CV_STMT_AUTHENTICATE] = {"authenticate",
-	    "SELECT result, retry_after FROM cv.authenticate_from($1, $2)", 2, 1},
-	[CV_STMT_HEALTH] = {"health", "SELECT 1", 0, 1},
+	    "SELECT result, retry_after FROM cv.authenticate_from($1, $2)", SHAPE(CV_AUTHENTICATE),
+	    1},
+	[CV_STMT_HEALTH] = {"health", "SELECT 1 AS ok", SHAPE(CV_HEALTH), 1},
 	[CV_STMT_OAUTH_CLIENT] = {"oauth_client",
 	    "SELECT client_found, secret_hash, token_ttl, usable, blocked_for, now_epoch"
-	    " FROM cv.oauth_client($1, $2)", 2, 1},
+	    " FROM cv.oauth_client($1, $2)", SHAPE(CV_OAUTH_CLIENT), 1},
 	[CV_STMT_OAUTH_FAILED] = {"oauth_failed",
-	    "SELECT cv.auth_failed($1)", 1, 0},
+	    "SELECT cv.auth_failed($1) AS retry_after", SHAPE(CV_OAUTH_FAILED), 0},
 	[CV_STMT_UO_TENANT] = {"uo_tenant",
 	    "SELECT tenant_id, jwt_secret, jwt_issuer, jwt_audience, return_origins,"
-	    " account_active, now_epoch FROM cv.uo_tenant($1, $2, $3)", 3, 1},
+	    " account_active, now_epoch FROM cv.uo_tenant($1, $2, $3)", SHAPE(CV_UO_TENANT), 1},
 	[CV_STMT_UO_SEND] = {"uo_send",
 	    "SELECT result, retry_after"
-	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, 1},
+	    " FROM cv.uo_send($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", SHAPE(CV_UO_SEND), 1},
 	[CV_STMT_UO_VERIFY] = {"uo_verify",
-	    "SELECT result, retry_after FROM cv.uo_verify($1, $2, $3, $4, $5, $6)", 6, 0},
+	    "SELECT result, retry_after FROM cv.uo_verify($1, $2, $3, $4, $5, $6)",
+	    SHAPE(CV_UO_VERIFY), 0},
 	[CV_STMT_UO_LINK_STATE] = {"uo_link_state",
-	    "SELECT state, app_name FROM cv.uo_link_state($1)", 1, 1},
+	    "SELECT state, app_name FROM cv.uo_link_state($1)", SHAPE(CV_UO_LINK_STATE), 1},
 	[CV_STMT_UO_LINK_CONSUME] = {"uo_link_consume",
-	    "SELECT state, return_url, app_name FROM cv.uo_link_consume($1, $2)", 2, 0},
+	    "SELECT state, return_url, app_name FROM cv.uo_link_consume($1, $2)",
+	    SHAPE(CV_UO_LINK_CONSUME), 0},
 	[CV_STMT_OUTBOX_CLAIM] = {"outbox_claim",
-	    "SELECT id, to_email, encode(sealed, 'hex'), link_base, app_name, sender_name,"
-	    " sender_email, locale, purpose, message_id,"
-	    " extract(epoch FROM expires_at - now())::bigint, attempts,"
-	    " extract(epoch FROM created_at)::bigint, code_length, superseded"
-	    " FROM cv.outbox_claim($1, $2)", 2, 0},
+	    "SELECT id, to_email, encode(sealed, 'hex') AS sealed_hex, link_base, app_name,"
+	    " sender_name, sender_email, locale, purpose, message_id,"
+	    " extract(epoch FROM expires_at - now())::bigint AS expires_in, attempts,"
+	    " extract(epoch FROM created_at)::bigint AS created_epoch, code_length, superseded"
+	    " FROM cv.outbox_claim($1, $2)", SHAPE(CV_OUTBOX_CLAIM), 0},
 	[CV_STMT_OUTBOX_RECORD] = {"outbox_record",
-	    "SELECT cv.outbox_record($1, $2, $3, $4)", 4, 0},
+	    "SELECT cv.outbox_record($1, $2, $3, $4) AS status", SHAPE(CV_OUTBOX_RECORD), 0},
 	[CV_STMT_OUTBOX_TEMPLATE] = {"outbox_template",
 	    "SELECT locale, template_locale, subject, text_body, html_body"
-	    " FROM cv.outbox_template($1)", 1, 1},
+	    " FROM cv.outbox_template($1)", SHAPE(CV_OUTBOX_TEMPLATE), 1},
 	[CV_STMT_PORTAL_APP] = {"portal_app",
-	    "SELECT result, NULL::integer," PORTAL_INFO ", link_state"
-	    " FROM cv.portal_app($1, $2, $3)", 3, 1},
+	    "SELECT result, NULL::integer AS retry_after," PORTAL_INFO ", link_state"
+	    " FROM cv.portal_app($1, $2, $3)", SHAPE(CV_PORTAL_APP), 1},
 	[CV_STMT_PORTAL_SEND] = {"portal_send",
 	    "SELECT result, retry_after," PORTAL_INFO
-	    " FROM cv.portal_send($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10)", 10, 0},
+	    " FROM cv.portal_send($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10)",
+	    SHAPE(CV_PORTAL_SEND), 0},
 	[CV_STMT_PORTAL_VERIFY] = {"portal_verify",
 	    "SELECT result, retry_after," PORTAL_INFO ", ticket_ttl, link_state"
-	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", 8, 0},
+	    " FROM cv.portal_verify($1, $2, $3, $4, $5, $6, $7, $8)", SHAPE(CV_PORTAL_VERIFY), 0},
 	[CV_STMT_LOGIN_TICKET] = {"login_ticket",
 	    "SELECT " TOKEN_COLUMNS
-	    " FROM cv.api_login_ticket($1, $2, $3, $4)", 4, 0},
+	    " FROM cv.api_login_ticket($1, $2, $3, $4)", SHAPE(CV_LOGIN_TICKET), 0},
 	[CV_STMT_HOUSEKEEPING] = {"housekeeping",
-	    "SELECT counters, tickets FROM cv.housekeeping()", 0, 1},
+	    "SELECT counters, tickets FROM cv.housekeeping()", SHAPE(CV_HOUSEKEEPING), 1},
 };
+/* clang-format on */
 
 static PGconn *conn;
 static char *conninfo;
 static int prepared[CV_STMT__MAX];
 static int unprepared;      /* cv_db_unprepared(): never PQprepare */
 static int session_ending;  /* the server sent a FATAL message while we were idle */
+
+const struct cv_db_statement *
+cv_db_statement(enum cv_stmt stmt)
+{
+	return &statements[stmt];
+}
 
 int
 cv_db_init(const char *info)
@@ -262,8 +279,18 @@ cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 			return NULL;
 		}
 		res = exec_once(stmt, params, &executed);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			return res;
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			if (PQnfields(res) == statements[stmt].ncolumns)
+				return res;
+			/* The SQL answers other columns than the C side reads
+			 * (tests/db/describe_statements.c keeps them together). */
+			cv_log_error("statement %s answered %d columns, not %d",
+			             statements[stmt].name, PQnfields(res),
+			             statements[stmt].ncolumns);
+			PQclear(res);
+			*err = CV_ERR_INTERNAL;
+			return NULL;
+		}
 		if (!connection_lost(res)) {
 			cv_log_error("statement %s failed: %s", statements[stmt].name,
 			             PQresultErrorMessage(res));
@@ -281,4 +308,28 @@ cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 	}
 	*err = CV_ERR_UNAVAILABLE;
 	return NULL;
+}
+
+const char *
+cv_db_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+enum cv_err
+cv_db_result(const PGresult *res, int result_col)
+{
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, result_col))
+		return CV_ERR_INTERNAL;
+	return cv_err_from_code(atoi(PQgetvalue(res, 0, result_col)));
+}
+
+enum cv_err
+cv_db_result_wait(const PGresult *res, int result_col, int wait_col, int *retry_after)
+{
+	enum cv_err err = cv_db_result(res, result_col);
+
+	if (err == CV_ERR_TOO_MANY_ATTEMPTS && !PQgetisnull(res, 0, wait_col))
+		*retry_after = atoi(PQgetvalue(res, 0, wait_col));
+	return err;
 }

@@ -26,7 +26,4 @@ enum cv_err cv_form_parse(const char *body, size_t len, struct json_object **out
  * escape, a NUL byte or invalid UTF-8. */
 long cv_form_decode(char *s, size_t len);
 
-/* 1 when the len bytes at s are well-formed UTF-8 without NUL.  Cannot fail. */
-int cv_utf8_valid(const char *s, size_t len);
-
 #endif

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "form.h"
 #include "jwt.h"
+#include "utf8.h"
 
 int
 cv_jwt_signature(const void *key, size_t keylen, const char *input, size_t inputlen,

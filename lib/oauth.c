@@ -15,12 +15,12 @@
 
 #include <openssl/crypto.h>
 
+#include "codes.h"
 #include "crypto.h"
 #include "db.h"
 #include "form.h"
 #include "jwt.h"
 #include "oauth.h"
-#include "verification.h"
 
 #define SECRET_MAX 256
 
@@ -156,14 +156,16 @@ access_token(const struct cv_conf *conf, const char *client_id, long long now, l
 static enum cv_err
 client_failed(struct cv_request *req, struct cv_reply *reply)
 {
-	const char *params[] = {req->client_addr};
+	const char *params[CV_OAUTH_FAILED_PARAM__MAX] = {
+	    [CV_OAUTH_FAILED_PARAM_CLIENT_ADDR] = req->client_addr,
+	};
 	enum cv_err err;
 	PGresult *res;
 
 	if ((res = cv_db_exec(CV_STMT_OAUTH_FAILED, params, &err)) == NULL)
 		return err;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		reply->retry_after = atoi(PQgetvalue(res, 0, 0));
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, CV_OAUTH_FAILED_COL_RETRY_AFTER)) {
+		reply->retry_after = atoi(PQgetvalue(res, 0, CV_OAUTH_FAILED_COL_RETRY_AFTER));
 		reply->description = "Too many failed client authentications from this address.";
 		err = CV_ERR_TOO_MANY_ATTEMPTS;
 	} else {
@@ -181,7 +183,7 @@ cv_oauth_token(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 	    "0000000000000000000000000000000000000000000000000000000000000000";
 	struct client_auth client;
 	char grant[64], hash[65], *token = NULL;
-	const char *grant_type, *params[2], *stored;
+	const char *grant_type, *params[CV_OAUTH_CLIENT_PARAM__MAX], *stored;
 	enum cv_err err;
 	PGresult *res = NULL;
 	int found, match;
@@ -199,36 +201,38 @@ cv_oauth_token(const struct cv_conf *conf, struct cv_request *req, struct cv_rep
 		err = CV_ERR_UNSUPPORTED_GRANT;
 		goto out;
 	}
-	params[0] = client.id;
-	params[1] = req->client_addr;
+	params[CV_OAUTH_CLIENT_PARAM_CLIENT_ID] = client.id;
+	params[CV_OAUTH_CLIENT_PARAM_CLIENT_ADDR] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_OAUTH_CLIENT, params, &err)) == NULL)
 		goto out;
 	err = CV_ERR_INTERNAL;
 	if (PQntuples(res) != 1)
 		goto out;
-	if (atoi(PQgetvalue(res, 0, 4)) > 0) {
-		reply->retry_after = atoi(PQgetvalue(res, 0, 4));
+	if (atoi(PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_BLOCKED_FOR)) > 0) {
+		reply->retry_after = atoi(PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_BLOCKED_FOR));
 		reply->description = "Too many failed client authentications from this address.";
 		err = CV_ERR_TOO_MANY_ATTEMPTS;
 		goto out;
 	}
-	found = PQgetvalue(res, 0, 0)[0] == 't';
-	stored = found ? PQgetvalue(res, 0, 1) : dummy_hash;
+	found = PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_CLIENT_FOUND)[0] == 't';
+	stored = found ? PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_SECRET_HASH) : dummy_hash;
 	/* Same work whether or not the client exists. */
 	if (cv_code_hash(conf, 'o', client.secret, strlen(client.secret), hash) != 0)
 		memset(hash, 'x', 64);
 	match = strlen(stored) == 64 && cv_ct_equal(hash, stored, 64);
-	if (!found || !match || PQgetvalue(res, 0, 3)[0] != 't') {
+	if (!found || !match || PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_USABLE)[0] != 't') {
 		err = client_failed(req, reply);
 		goto out;
 	}
-	token = access_token(conf, client.id, atoll(PQgetvalue(res, 0, 5)),
-	                     atoll(PQgetvalue(res, 0, 2)));
+	token =
+	    access_token(conf, client.id, atoll(PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_NOW_EPOCH)),
+	                 atoll(PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_TOKEN_TTL)));
 	if (token == NULL || (reply->document = json_object_new_object()) == NULL)
 		goto out;
 	json_object_object_add(reply->document, "token_type", json_object_new_string("Bearer"));
-	json_object_object_add(reply->document, "expires_in",
-	                       json_object_new_int(atoi(PQgetvalue(res, 0, 2))));
+	json_object_object_add(
+	    reply->document, "expires_in",
+	    json_object_new_int(atoi(PQgetvalue(res, 0, CV_OAUTH_CLIENT_COL_TOKEN_TTL))));
 	json_object_object_add(reply->document, "access_token", json_object_new_string(token));
 	err = CV_OK;
 out:

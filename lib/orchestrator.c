@@ -15,12 +15,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto.h"
+#include "codes.h"
 #include "db.h"
 #include "email.h"
 #include "form.h"
+#include "html.h"
 #include "jwt.h"
 #include "orchestrator.h"
+#include "origin.h"
 #include "verification.h"
 
 #define RETURN_URL_MAX 2048
@@ -104,7 +106,7 @@ static enum cv_err
 authenticate(struct cv_request *req, struct cv_reply *reply, struct tenant *tenant)
 {
 	char client[HEADER_MAX + 1], paper[HEADER_MAX + 1], group[HEADER_MAX + 1];
-	const char *params[3], *token, *issuer, *audience;
+	const char *params[CV_UO_TENANT_PARAM__MAX], *token, *issuer, *audience, *secret;
 	struct json_object *claims = NULL, *v;
 	enum cv_err err;
 	PGresult *res = NULL;
@@ -120,20 +122,20 @@ authenticate(struct cv_request *req, struct cv_reply *reply, struct tenant *tena
 		return CV_ERR_INVALID_INPUT;
 	if ((token = bearer_token(req->authorization)) == NULL)
 		return CV_ERR_UNAUTHENTICATED;
-	params[0] = client;
-	params[1] = paper;
-	params[2] = group;
+	params[CV_UO_TENANT_PARAM_CLIENT_CODE] = client;
+	params[CV_UO_TENANT_PARAM_PAPER_CODE] = paper;
+	params[CV_UO_TENANT_PARAM_CLIENT_GROUP_CODE] = group;
 	if ((res = cv_db_exec(CV_STMT_UO_TENANT, params, &err)) == NULL)
 		return err;
 	err = CV_ERR_UNAUTHENTICATED;
-	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 5)[0] != 't')
+	if (PQntuples(res) != 1 || PQgetvalue(res, 0, CV_UO_TENANT_COL_ACCOUNT_ACTIVE)[0] != 't')
 		goto out;
-	claims = cv_jwt_verify(PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), NULL, token,
-	                       strlen(token));
+	secret = PQgetvalue(res, 0, CV_UO_TENANT_COL_JWT_SECRET);
+	claims = cv_jwt_verify(secret, strlen(secret), NULL, token, strlen(token));
 	if (claims == NULL)
 		goto out;
 	/* exp is required; exp and nbf are judged by the database clock. */
-	now = atoll(PQgetvalue(res, 0, 6));
+	now = atoll(PQgetvalue(res, 0, CV_UO_TENANT_COL_NOW_EPOCH));
 	if (!json_object_object_get_ex(claims, "exp", &v) || !json_object_is_type(v, json_type_int) ||
 	    (exp = json_object_get_int64(v)) + CV_UO_LEEWAY <= now)
 		goto out;
@@ -141,73 +143,20 @@ authenticate(struct cv_request *req, struct cv_reply *reply, struct tenant *tena
 	    (!json_object_is_type(v, json_type_int) ||
 	     (nbf = json_object_get_int64(v)) - CV_UO_LEEWAY > now))
 		goto out;
-	issuer = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
-	audience = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	issuer = cv_db_value(res, 0, CV_UO_TENANT_COL_JWT_ISSUER);
+	audience = cv_db_value(res, 0, CV_UO_TENANT_COL_JWT_AUDIENCE);
 	if ((issuer != NULL && !claim_matches(claims, "iss", issuer)) ||
 	    (audience != NULL && !claim_matches(claims, "aud", audience)))
 		goto out;
-	snprintf(tenant->id, sizeof(tenant->id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(tenant->origins, sizeof(tenant->origins), "%s", PQgetvalue(res, 0, 4));
+	snprintf(tenant->id, sizeof(tenant->id), "%s",
+	         PQgetvalue(res, 0, CV_UO_TENANT_COL_TENANT_ID));
+	snprintf(tenant->origins, sizeof(tenant->origins), "%s",
+	         PQgetvalue(res, 0, CV_UO_TENANT_COL_RETURN_ORIGINS));
 	err = CV_OK;
 out:
 	json_object_put(claims);
 	PQclear(res);
 	return err;
-}
-
-int
-cv_uo_url_origin(const char *url, char *origin, size_t len)
-{
-	const char *p, *host, *end;
-	size_t scheme_len, i, n;
-
-	if (strncasecmp(url, "https://", 8) == 0)
-		scheme_len = 5;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		scheme_len = 4;
-	else
-		return -1;
-	for (p = url; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
-			return -1;
-	host = url + scheme_len + 3;
-	end = host + strcspn(host, "/?#");
-	if (end == host || memchr(host, '@', (size_t)(end - host)) != NULL)
-		return -1;
-	/* host[:port]: letters, digits, dots, hyphens; port digits only. */
-	for (i = 0; host + i < end && host[i] != ':'; i++)
-		if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-')
-			return -1;
-	if (i == 0)
-		return -1;
-	if (host + i < end) {
-		if (host + i + 1 == end)
-			return -1;
-		for (p = host + i + 1; p < end; p++)
-			if (!isdigit((unsigned char)*p))
-				return -1;
-	}
-	n = scheme_len + 3 + (size_t)(end - host);
-	if (n >= len)
-		return -1;
-	for (i = 0; i < n; i++)
-		origin[i] = (char)tolower((unsigned char)url[i]);
-	origin[n] = '\0';
-	return 0;
-}
-
-int
-cv_uo_origin_allowed(const char *allowed, const char *origin)
-{
-	size_t n = strlen(origin);
-	const char *p;
-
-	if (n == 0)
-		return 0;   /* strstr(p, "") would match everywhere */
-	for (p = allowed; (p = strstr(p, origin)) != NULL; p += n)
-		if ((p == allowed || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-			return 1;
-	return 0;
 }
 
 /* A body field in the dialect's casing ("email" / "Email"), else the other. */
@@ -234,7 +183,7 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	int legacy = reply->dialect == CV_DIALECT_UO_LEGACY;
 	char emailbuf[CV_EMAIL_MAX + 1], urlbuf[RETURN_URL_MAX + 1], origin[300];
 	static char detail[160];
-	const char *email, *return_url = NULL, *name, *params[9];
+	const char *email, *return_url = NULL, *name, *params[CV_UO_SEND_PARAM__MAX];
 	struct cv_new_code nc;
 	struct tenant tenant;
 	enum cv_err err;
@@ -253,33 +202,33 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 		return_url = cv_request_string(req, name, RETURN_URL_MAX, 0, urlbuf, sizeof(urlbuf));
 		if (return_url == NULL)
 			return CV_ERR_INVALID_INPUT;
-		if (cv_uo_url_origin(return_url, origin, sizeof(origin)) != 0) {
+		if (cv_origin_of(return_url, origin, sizeof(origin)) != 0) {
 			snprintf(detail, sizeof(detail),
 			         "The %s must be an absolute http or https URL.", name);
 			reply->description = detail;
 			return CV_ERR_INVALID_INPUT;
 		}
-		if (!cv_uo_origin_allowed(tenant.origins, origin)) {
+		if (!cv_origin_allowed(tenant.origins, origin)) {
 			snprintf(detail, sizeof(detail),
 			         "The %s is not on the tenant's list of allowed origins.", name);
 			reply->description = detail;
 			return CV_ERR_INVALID_INPUT;
 		}
 	}
-	if (cv_new_code(conf, "verify_email", &nc) != 0)
+	if (cv_code_new(conf, "verify_email", &nc) != 0)
 		return CV_ERR_INTERNAL;
-	params[0] = tenant.id;
-	params[1] = email;
-	params[2] = return_url;
-	params[3] = nc.sealed_hex;
-	params[4] = nc.code_hashes;
-	params[5] = nc.link_hash;
-	params[6] = conf->public_url;
-	params[7] = tenant.source;
-	params[8] = req->request_id;
+	params[CV_UO_SEND_PARAM_TENANT_ID] = tenant.id;
+	params[CV_UO_SEND_PARAM_EMAIL] = email;
+	params[CV_UO_SEND_PARAM_RETURN_URL] = return_url;
+	params[CV_UO_SEND_PARAM_SEALED] = nc.sealed_hex;
+	params[CV_UO_SEND_PARAM_CODE_HASHES] = nc.code_hashes;
+	params[CV_UO_SEND_PARAM_LINK_HASH] = nc.link_hash;
+	params[CV_UO_SEND_PARAM_PUBLIC_URL] = conf->public_url;
+	params[CV_UO_SEND_PARAM_SOURCE_SYSTEM] = tenant.source;
+	params[CV_UO_SEND_PARAM_REQUEST_ID] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_SEND, params, &err)) == NULL)
 		goto out;
-	switch (atoi(PQgetvalue(res, 0, 0))) {
+	switch (atoi(PQgetvalue(res, 0, CV_UO_SEND_COL_RESULT))) {
 	case 0:
 		err = success(req, reply, "Verification code sent.");
 		break;
@@ -287,7 +236,7 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 		err = CV_ERR_ALREADY_VERIFIED;
 		break;
 	case 1029:
-		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
+		reply->retry_after = atoi(PQgetvalue(res, 0, CV_UO_SEND_COL_RETRY_AFTER));
 		err = CV_ERR_TOO_MANY_ATTEMPTS;
 		break;
 	default:   /* 14: the tenant's account has no user app to send as */
@@ -297,7 +246,7 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	}
 out:
 	PQclear(res);
-	cv_new_code_wipe(&nc);
+	cv_code_wipe(&nc);
 	return err;
 }
 
@@ -305,7 +254,7 @@ enum cv_err
 cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
 	char emailbuf[CV_EMAIL_MAX + 1], codebuf[CV_CODE_INPUT_MAX + 1], hash[65];
-	const char *email, *code, *params[6];
+	const char *email, *code, *params[CV_UO_VERIFY_PARAM__MAX];
 	struct tenant tenant;
 	enum cv_err err;
 	PGresult *res;
@@ -319,20 +268,20 @@ cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply
 		return CV_ERR_INVALID_INPUT;
 	if (cv_code_hash(conf, 'c', code, strlen(code), hash) != 0)
 		return CV_ERR_INTERNAL;
-	params[0] = tenant.id;
-	params[1] = email;
-	params[2] = hash;
-	params[3] = req->client_addr;
-	params[4] = tenant.source;
-	params[5] = req->request_id;
+	params[CV_UO_VERIFY_PARAM_TENANT_ID] = tenant.id;
+	params[CV_UO_VERIFY_PARAM_EMAIL] = email;
+	params[CV_UO_VERIFY_PARAM_CODE_HASH] = hash;
+	params[CV_UO_VERIFY_PARAM_CLIENT_ADDR] = req->client_addr;
+	params[CV_UO_VERIFY_PARAM_SOURCE_SYSTEM] = tenant.source;
+	params[CV_UO_VERIFY_PARAM_REQUEST_ID] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_VERIFY, params, &err)) == NULL)
 		return err;
-	switch (atoi(PQgetvalue(res, 0, 0))) {
+	switch (atoi(PQgetvalue(res, 0, CV_UO_VERIFY_COL_RESULT))) {
 	case 0:
 		err = success(req, reply, "Email verified.");
 		break;
 	case 1029:
-		reply->retry_after = atoi(PQgetvalue(res, 0, 1));
+		reply->retry_after = atoi(PQgetvalue(res, 0, CV_UO_VERIFY_COL_RETRY_AFTER));
 		err = CV_ERR_TOO_MANY_ATTEMPTS;
 		break;
 	case 14:
@@ -349,24 +298,6 @@ cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply
 	return err;
 }
 
-/* Appends text to the page with &, <, >, " and ' escaped. */
-static void
-append_escaped(char *page, size_t len, const char *text)
-{
-	size_t n = strlen(page);
-	const char *rep;
-
-	for (; *text != '\0' && n + 7 < len; text++) {
-		if ((rep = cv_html_entity(*text)) == NULL) {
-			page[n++] = *text;
-			continue;
-		}
-		memcpy(page + n, rep, strlen(rep));
-		n += strlen(rep);
-	}
-	page[n] = '\0';
-}
-
 /*
  * Builds the link page: title and message, and with token the form that
  * confirms (a POST, so that fetching the link changes nothing).
@@ -375,40 +306,37 @@ static enum cv_err
 page(struct cv_reply *reply, int status, const char *app_name, const char *title,
      const char *message, const char *token)
 {
-	size_t len = 4096;
-	char *html = malloc(len);
+	struct cv_buf html = {NULL, 0, 0, 0};
 
-	if (html == NULL)
-		return CV_ERR_INTERNAL;
-	snprintf(html, len,
-	         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	         "<title>");
-	append_escaped(html, len, title);
-	strncat(html, "</title>\n<style>body{font-family:system-ui,sans-serif;max-width:32rem;"
-	              "margin:3rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;"
-	              "padding:.6rem 1.2rem}</style>\n</head>\n<body>\n<main>\n",
-	        len - strlen(html) - 1);
+	cv_html_begin(&html, "en", title, NULL);
+	cv_buf_adds(&html,
+	            "<style>body{font-family:system-ui,sans-serif;max-width:32rem;"
+	            "margin:3rem auto;padding:0 1rem;line-height:1.5}button{font-size:1.1rem;"
+	            "padding:.6rem 1.2rem}</style>\n");
+	cv_html_body(&html, NULL);
 	if (app_name != NULL && *app_name != '\0') {
-		strncat(html, "<p>", len - strlen(html) - 1);
-		append_escaped(html, len, app_name);
-		strncat(html, "</p>\n", len - strlen(html) - 1);
+		cv_buf_adds(&html, "<p>");
+		cv_html_text(&html, app_name);
+		cv_buf_adds(&html, "</p>\n");
 	}
-	strncat(html, "<h1>", len - strlen(html) - 1);
-	append_escaped(html, len, title);
-	strncat(html, "</h1>\n<p>", len - strlen(html) - 1);
-	append_escaped(html, len, message);
-	strncat(html, "</p>\n", len - strlen(html) - 1);
+	cv_buf_adds(&html, "<h1>");
+	cv_html_text(&html, title);
+	cv_buf_adds(&html, "</h1>\n<p>");
+	cv_html_text(&html, message);
+	cv_buf_adds(&html, "</p>\n");
 	if (token != NULL) {
-		strncat(html, "<form method=\"post\" action=\"/v4/Users/VerifyEmail\">\n"
-		              "<input type=\"hidden\" name=\"token\" value=\"",
-		        len - strlen(html) - 1);
-		append_escaped(html, len, token);
-		strncat(html, "\">\n<button type=\"submit\">Confirm my email</button>\n</form>\n",
-		        len - strlen(html) - 1);
+		cv_buf_adds(&html, "<form method=\"post\" action=\"/v4/Users/VerifyEmail\">\n"
+		                   "<input type=\"hidden\" name=\"token\" value=\"");
+		cv_html_text(&html, token);
+		cv_buf_adds(&html,
+		            "\">\n<button type=\"submit\">Confirm my email</button>\n</form>\n");
 	}
-	strncat(html, "</main>\n</body>\n</html>\n", len - strlen(html) - 1);
-	reply->html = html;
+	cv_html_end(&html);
+	if (html.failed) {
+		cv_buf_wipe(&html);
+		return CV_ERR_INTERNAL;
+	}
+	reply->html = html.p;
 	reply->status = status;
 	return CV_OK;
 }
@@ -430,14 +358,73 @@ dead_link_page(struct cv_reply *reply, const char *state, const char *app_name)
 	            NULL);
 }
 
+/* GET and HEAD: the page of the link whose token hashes to hash, with the
+ * button that confirms while it is valid. */
+static enum cv_err
+link_state(struct cv_reply *reply, const char *hash, const char *token)
+{
+	const char *params[CV_UO_LINK_STATE_PARAM__MAX] = {
+	    [CV_UO_LINK_STATE_PARAM_LINK_HASH] = hash,
+	};
+	const char *state, *app_name;
+	enum cv_err err;
+	PGresult *res;
+
+	if ((res = cv_db_exec(CV_STMT_UO_LINK_STATE, params, &err)) == NULL)
+		return err;
+	state = PQgetvalue(res, 0, CV_UO_LINK_STATE_COL_STATE);
+	app_name = PQgetvalue(res, 0, CV_UO_LINK_STATE_COL_APP_NAME);
+	if (strcmp(state, "valid") == 0)
+		err = page(reply, 200, app_name, "Confirm your email address",
+		           "Press the button to confirm that this email address is yours.", token);
+	else
+		err = dead_link_page(reply, state, app_name);
+	PQclear(res);
+	return err;
+}
+
+/* POST: uses up the link whose token hashes to hash, and leads on to its
+ * returnUrl when it has one. */
+static enum cv_err
+link_consume(const struct cv_request *req, struct cv_reply *reply, const char *hash)
+{
+	const char *params[CV_UO_LINK_CONSUME_PARAM__MAX] = {
+	    [CV_UO_LINK_CONSUME_PARAM_LINK_HASH] = hash,
+	    [CV_UO_LINK_CONSUME_PARAM_REQUEST_ID] = req->request_id,
+	};
+	const char *state, *app_name, *return_url;
+	enum cv_err err;
+	PGresult *res;
+
+	if ((res = cv_db_exec(CV_STMT_UO_LINK_CONSUME, params, &err)) == NULL)
+		return err;
+	state = PQgetvalue(res, 0, CV_UO_LINK_CONSUME_COL_STATE);
+	app_name = PQgetvalue(res, 0, CV_UO_LINK_CONSUME_COL_APP_NAME);
+	return_url = cv_db_value(res, 0, CV_UO_LINK_CONSUME_COL_RETURN_URL);
+	if (strcmp(state, "verified") != 0) {
+		err = dead_link_page(reply, state, app_name);
+	} else if (return_url != NULL) {
+		/* Checked against the tenant's allow-list when the link was sent. */
+		if ((reply->location = strdup(return_url)) == NULL)
+			err = CV_ERR_INTERNAL;
+		else
+			err = page(reply, 303, app_name, "Email confirmed",
+			           "Your email address is confirmed. Continue to the site.", NULL);
+	} else {
+		err = page(reply, 200, app_name, "Email confirmed",
+		           "Your email address is confirmed. You can close this page.", NULL);
+	}
+	PQclear(res);
+	return err;
+}
+
 enum cv_err
 cv_uo_verify_email(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *reply)
 {
 	struct json_object *query = NULL, *v;
-	const char *token = NULL, *qs, *params[2];
+	const char *token = NULL, *qs;
 	char hash[65];
 	enum cv_err err;
-	PGresult *res = NULL;
 	int post = strcmp(req->method, "POST") == 0;
 
 	if (post) {
@@ -449,38 +436,13 @@ cv_uo_verify_email(const struct cv_conf *conf, struct cv_request *req, struct cv
 	           json_object_object_get_ex(query, "token", &v)) {
 		token = json_object_get_string(v);
 	}
-	if (token == NULL || strlen(token) != 43 ||
+	if (token == NULL || strlen(token) != CV_LINK_TOKEN_LEN ||
 	    cv_code_hash(conf, 'l', token, strlen(token), hash) != 0) {
 		err = dead_link_page(reply, "unknown", NULL);
 		goto out;
 	}
-	params[0] = hash;
-	params[1] = req->request_id;
-	if ((res = cv_db_exec(post ? CV_STMT_UO_LINK_CONSUME : CV_STMT_UO_LINK_STATE, params,
-	                      &err)) == NULL)
-		goto out;
-	if (!post) {
-		if (strcmp(PQgetvalue(res, 0, 0), "valid") == 0)
-			err = page(reply, 200, PQgetvalue(res, 0, 1), "Confirm your email address",
-			           "Press the button to confirm that this email address is yours.", token);
-		else
-			err = dead_link_page(reply, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-	} else if (strcmp(PQgetvalue(res, 0, 0), "verified") != 0) {
-		err = dead_link_page(reply, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2));
-	} else if (!PQgetisnull(res, 0, 1)) {
-		/* Checked against the tenant's allow-list when the link was sent. */
-		if ((reply->location = strdup(PQgetvalue(res, 0, 1))) == NULL) {
-			err = CV_ERR_INTERNAL;
-			goto out;
-		}
-		err = page(reply, 303, PQgetvalue(res, 0, 2), "Email confirmed",
-		           "Your email address is confirmed. Continue to the site.", NULL);
-	} else {
-		err = page(reply, 200, PQgetvalue(res, 0, 2), "Email confirmed",
-		           "Your email address is confirmed. You can close this page.", NULL);
-	}
+	err = post ? link_consume(req, reply, hash) : link_state(reply, hash, token);
 out:
-	PQclear(res);
 	json_object_put(query);
 	return err;
 }

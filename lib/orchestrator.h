@@ -6,8 +6,6 @@
 #ifndef CV_ORCHESTRATOR_H
 #define CV_ORCHESTRATOR_H
 
-#include <stddef.h>
-
 #include "conf.h"
 #include "request.h"
 #include "response.h"
@@ -26,16 +24,5 @@ enum cv_err cv_uo_verify(const struct cv_conf *conf, struct cv_request *req,
 /* GET/HEAD (never consumes) and POST (consumes) /v4/Users/VerifyEmail. */
 enum cv_err cv_uo_verify_email(const struct cv_conf *conf, struct cv_request *req,
                                struct cv_reply *reply);
-
-/*
- * Writes the origin ("scheme://host[:port]", lowercased) of an absolute
- * http(s) URL to origin and returns 0; -1 for anything else: other schemes,
- * scheme-relative or relative URLs, userinfo, backslashes, white space or
- * control characters, an empty host.  Pure; for the allow-list check.
- */
-int cv_uo_url_origin(const char *url, char *origin, size_t len);
-
-/* 1 when origin is one of the space-separated origins of allowed. */
-int cv_uo_origin_allowed(const char *allowed, const char *origin);
 
 #endif

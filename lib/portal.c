@@ -17,33 +17,33 @@
 
 #include <openssl/crypto.h>
 
+#include "codes.h"
 #include "crypto.h"
 #include "db.h"
 #include "email.h"
-#include "orchestrator.h"
+#include "origin.h"
 #include "portal.h"
 #include "verification.h"
-
-static const char *
-value_or_null(const PGresult *res, int col)
-{
-	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
-}
 
 void
 cv_portal_app_read(const PGresult *res, struct cv_portal_app *app)
 {
+	const char *v;
+
 	memset(app, 0, sizeof(*app));
-	if (PQntuples(res) != 1 || PQnfields(res) < 10)
+	if (PQntuples(res) != 1 || PQnfields(res) < CV_PORTAL_COL__MAX)
 		return;
-	app->name = value_or_null(res, 2);
-	app->brand_color = value_or_null(res, 3);
-	app->frame_ancestors = value_or_null(res, 4);
-	app->origins = value_or_null(res, 5);
-	app->allow_credentials = !PQgetisnull(res, 0, 6) && PQgetvalue(res, 0, 6)[0] == 't';
-	app->portal_url = value_or_null(res, 7);
-	app->code_length = PQgetisnull(res, 0, 8) ? 6 : atoi(PQgetvalue(res, 0, 8));
-	app->resend_cooldown = PQgetisnull(res, 0, 9) ? 0 : atoi(PQgetvalue(res, 0, 9));
+	app->name = cv_db_value(res, 0, CV_PORTAL_COL_APP_NAME);
+	app->brand_color = cv_db_value(res, 0, CV_PORTAL_COL_BRAND_COLOR);
+	app->frame_ancestors = cv_db_value(res, 0, CV_PORTAL_COL_FRAME_ANCESTORS);
+	app->origins = cv_db_value(res, 0, CV_PORTAL_COL_ALLOWED_ORIGINS);
+	v = cv_db_value(res, 0, CV_PORTAL_COL_ALLOW_CREDENTIALS);
+	app->allow_credentials = v != NULL && v[0] == 't';
+	app->portal_url = cv_db_value(res, 0, CV_PORTAL_COL_PORTAL_URL);
+	v = cv_db_value(res, 0, CV_PORTAL_COL_CODE_LENGTH);
+	app->code_length = v != NULL ? atoi(v) : CV_CODE_MIN;
+	v = cv_db_value(res, 0, CV_PORTAL_COL_RESEND_COOLDOWN);
+	app->resend_cooldown = v != NULL ? atoi(v) : 0;
 }
 
 int
@@ -85,7 +85,7 @@ cv_portal_origin_valid(const char *origin)
 	char norm[CV_ORIGIN_MAX + 1];
 
 	return origin != NULL && strlen(origin) <= CV_ORIGIN_MAX &&
-	       cv_uo_url_origin(origin, norm, sizeof(norm)) == 0 && strcmp(norm, origin) == 0;
+	       cv_origin_of(origin, norm, sizeof(norm)) == 0 && strcmp(norm, origin) == 0;
 }
 
 const char *
@@ -200,19 +200,6 @@ cv_portal_csrf_valid(const unsigned char *key, size_t keylen, const char *public
 }
 
 int
-cv_portal_color_valid(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || strlen(s) != 7 || s[0] != '#')
-		return 0;
-	for (i = 1; i < 7; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
-int
 cv_portal_new_ticket(char ticket[CV_TICKET_LEN + 1], char hash[65])
 {
 	unsigned char raw[32], digest[CV_SHA256_LEN];
@@ -232,27 +219,28 @@ cv_portal_send(const struct cv_conf *conf, const struct cv_request *req, const c
                int *retry_after)
 {
 	struct cv_new_code nc;
-	const char *params[10];
+	const char *params[CV_PORTAL_SEND_PARAM__MAX];
 	enum cv_err err = CV_ERR_INTERNAL;
 
 	*res = NULL;
 	/* The same work for every address: the code is made (and sealed)
 	 * before the database knows whether anyone has it. */
-	if (cv_new_code(conf, "login", &nc) == 0) {
-		params[0] = public_id;
-		params[1] = email;
-		params[2] = origin;
-		params[3] = req->client_addr;
-		params[4] = lang;
-		params[5] = nc.sealed_hex;
-		params[6] = nc.code_hashes;
-		params[7] = nc.link_hash;
-		params[8] = conf->public_url;
-		params[9] = req->request_id;
+	if (cv_code_new(conf, "login", &nc) == 0) {
+		params[CV_PORTAL_SEND_PARAM_PUBLIC_ID] = public_id;
+		params[CV_PORTAL_SEND_PARAM_EMAIL] = email;
+		params[CV_PORTAL_SEND_PARAM_ORIGIN] = origin;
+		params[CV_PORTAL_SEND_PARAM_CLIENT_ADDR] = req->client_addr;
+		params[CV_PORTAL_SEND_PARAM_LANG] = lang;
+		params[CV_PORTAL_SEND_PARAM_SEALED] = nc.sealed_hex;
+		params[CV_PORTAL_SEND_PARAM_CODE_HASHES] = nc.code_hashes;
+		params[CV_PORTAL_SEND_PARAM_LINK_HASH] = nc.link_hash;
+		params[CV_PORTAL_SEND_PARAM_PUBLIC_URL] = conf->public_url;
+		params[CV_PORTAL_SEND_PARAM_REQUEST_ID] = req->request_id;
 		if ((*res = cv_db_exec(CV_STMT_PORTAL_SEND, params, &err)) != NULL)
-			err = cv_db_result_wait(*res, 1, retry_after);
+			err = cv_db_result_wait(*res, CV_PORTAL_SEND_COL_RESULT,
+			                        CV_PORTAL_SEND_COL_RETRY_AFTER, retry_after);
 	}
-	cv_new_code_wipe(&nc);
+	cv_code_wipe(&nc);
 	return err;
 }
 
@@ -262,7 +250,7 @@ cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req, const
                  char ticket[CV_TICKET_LEN + 1], PGresult **res, int *retry_after)
 {
 	char code_hash[65], link_hash[65], ticket_hash[65];
-	const char *params[8];
+	const char *params[CV_PORTAL_VERIFY_PARAM__MAX];
 	enum cv_err err = CV_ERR_INTERNAL;
 
 	*res = NULL;
@@ -272,16 +260,17 @@ cv_portal_verify(const struct cv_conf *conf, const struct cv_request *req, const
 		return CV_ERR_INTERNAL;
 	if (token != NULL && cv_code_hash(conf, 'l', token, strlen(token), link_hash) != 0)
 		return CV_ERR_INTERNAL;
-	params[0] = public_id;
-	params[1] = email;
-	params[2] = code != NULL ? code_hash : NULL;
-	params[3] = token != NULL ? link_hash : NULL;
-	params[4] = origin;
-	params[5] = req->client_addr;
-	params[6] = ticket_hash;
-	params[7] = req->request_id;
+	params[CV_PORTAL_VERIFY_PARAM_PUBLIC_ID] = public_id;
+	params[CV_PORTAL_VERIFY_PARAM_EMAIL] = email;
+	params[CV_PORTAL_VERIFY_PARAM_CODE_HASH] = code != NULL ? code_hash : NULL;
+	params[CV_PORTAL_VERIFY_PARAM_LINK_HASH] = token != NULL ? link_hash : NULL;
+	params[CV_PORTAL_VERIFY_PARAM_ORIGIN] = origin;
+	params[CV_PORTAL_VERIFY_PARAM_CLIENT_ADDR] = req->client_addr;
+	params[CV_PORTAL_VERIFY_PARAM_TICKET_HASH] = ticket_hash;
+	params[CV_PORTAL_VERIFY_PARAM_REQUEST_ID] = req->request_id;
 	if ((*res = cv_db_exec(CV_STMT_PORTAL_VERIFY, params, &err)) != NULL)
-		err = cv_db_result_wait(*res, 1, retry_after);
+		err = cv_db_result_wait(*res, CV_PORTAL_VERIFY_COL_RESULT,
+		                        CV_PORTAL_VERIFY_COL_RETRY_AFTER, retry_after);
 	return err;
 }
 
@@ -327,12 +316,16 @@ enum cv_err
 cv_portal_app_fetch(const char *public_id, const char *origin, const char *link_hash,
                     PGresult **res)
 {
-	const char *params[3] = {public_id, origin, link_hash};
+	const char *params[CV_PORTAL_APP_PARAM__MAX] = {
+	    [CV_PORTAL_APP_PARAM_PUBLIC_ID] = public_id,
+	    [CV_PORTAL_APP_PARAM_ORIGIN] = origin,
+	    [CV_PORTAL_APP_PARAM_LINK_HASH] = link_hash,
+	};
 	enum cv_err err;
 
 	if ((*res = cv_db_exec(CV_STMT_PORTAL_APP, params, &err)) == NULL)
 		return err;
-	return cv_db_result(*res);
+	return cv_db_result(*res, CV_PORTAL_APP_COL_RESULT);
 }
 
 /* What both endpoints do with the result of their call: on success the
@@ -413,7 +406,7 @@ api_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	json_object_object_add(reply->data, "ticket", json_object_new_string(ticket));
 	json_object_object_add(
 	    reply->data, "expires_in",
-	    json_object_new_int(atoi(PQgetvalue(*res, 0, CV_PORTAL_VERIFY_TICKET_TTL))));
+	    json_object_new_int(atoi(PQgetvalue(*res, 0, CV_PORTAL_VERIFY_COL_TICKET_TTL))));
 	if (app.portal_url != NULL) {
 		if ((url = cv_portal_ticket_url(app.portal_url, ticket)) == NULL)
 			return CV_ERR_INTERNAL;
@@ -461,7 +454,7 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 {
 	char ticketbuf[CV_CODE_INPUT_MAX + 1], hash[65];
 	unsigned char digest[CV_SHA256_LEN];
-	const char *ticket, *params[4];
+	const char *ticket, *params[CV_LOGIN_TICKET_PARAM__MAX];
 	enum cv_err err;
 	PGresult *res;
 
@@ -471,18 +464,21 @@ cv_portal_login_ticket(const struct cv_conf *conf, struct cv_request *req, struc
 		return CV_ERR_INVALID_INPUT;
 	cv_sha256(ticket, strlen(ticket), digest);
 	cv_hex_encode(digest, sizeof(digest), hash);
-	params[0] = req->credential;
-	params[1] = hash;
-	params[2] = req->request_id;
-	params[3] = req->client_addr;
+	params[CV_LOGIN_TICKET_PARAM_KEY_HASH] = req->credential;
+	params[CV_LOGIN_TICKET_PARAM_TICKET_HASH] = hash;
+	params[CV_LOGIN_TICKET_PARAM_REQUEST_ID] = req->request_id;
+	params[CV_LOGIN_TICKET_PARAM_CLIENT_ADDR] = req->client_addr;
 	if ((res = cv_db_exec(CV_STMT_LOGIN_TICKET, params, &err)) == NULL)
 		return err;
-	if ((err = cv_db_result_wait(res, 8, &reply->retry_after)) == CV_OK) {
+	err = cv_db_result_wait(res, CV_LOGIN_TICKET_COL_RESULT, CV_LOGIN_TICKET_COL_RETRY_AFTER,
+	                        &reply->retry_after);
+	if (err == CV_OK) {
 		if ((reply->data = json_object_new_object()) == NULL)
 			err = CV_ERR_INTERNAL;
 		else {
 			json_object_object_add(reply->data, "uuid",
-			                       json_object_new_string(PQgetvalue(res, 0, 4)));
+			                       json_object_new_string(PQgetvalue(
+			                           res, 0, CV_LOGIN_TICKET_COL_CONTACT_UUID)));
 			err = cv_contact_token_reply(conf, res, reply);
 		}
 	}

@@ -26,8 +26,8 @@
 #define CV_CSRF_TOKEN_MAX  64   /* "<unix time>.<43 base64url>" */
 #define CV_CSRF_MAX_AGE    7200 /* seconds a form stays valid */
 
-/* What a portal statement says about the app (columns 2..9, see lib/db.c);
- * the strings belong to the PGresult and are NULL when SQL NULL. */
+/* What a portal statement says about the app (its CV_PORTAL_COLUMNS, see
+ * lib/db.h); the strings belong to the PGresult and are NULL when SQL NULL. */
 struct cv_portal_app {
 	const char *name;
 	const char *brand_color;
@@ -37,13 +37,6 @@ struct cv_portal_app {
 	int allow_credentials;
 	int code_length;
 	int resend_cooldown;
-};
-
-/* The columns after the app's of the portal statements (lib/db.c). */
-enum cv_portal_column {
-	CV_PORTAL_APP_LINK_STATE = 10,   /* portal_app: the link's state, or 'inactive' */
-	CV_PORTAL_VERIFY_TICKET_TTL = 10, /* portal_verify: seconds the ticket lives */
-	CV_PORTAL_VERIFY_LINK_STATE = 11, /* portal_verify: why a link was refused */
 };
 
 /* Fills app from row 0 of res (a portal statement's).  Cannot fail. */
@@ -90,9 +83,6 @@ int cv_portal_csrf_token(const unsigned char *key, size_t keylen, const char *pu
  * time in the MAC.  Cannot fail. */
 int cv_portal_csrf_valid(const unsigned char *key, size_t keylen, const char *public_id,
                          const char *cookie, const char *token, time_t now);
-
-/* 1 when s is "#rrggbb".  Cannot fail. */
-int cv_portal_color_valid(const char *s);
 
 /*
  * A fresh login ticket (CV_TICKET_LEN + 1 bytes) and the hex SHA-256 the

@@ -27,14 +27,16 @@
 
 #include <openssl/crypto.h>
 
-#include "buf.h"
+#include "codes.h"
 #include "crypto.h"
 #include "db.h"
 #include "email.h"
 #include "form.h"
-#include "orchestrator.h"
+#include "html.h"
+#include "origin.h"
 #include "portal.h"
 #include "portal_page.h"
+#include "validate.h"
 #include "verification.h"
 
 enum msg {
@@ -163,45 +165,38 @@ say(struct cv_buf *p, const struct view *v, enum msg m, int seconds)
 			p->failed = 1;
 			return;
 		}
-		cv_buf_html(p, part);
+		cv_html_text(p, part);
 		free(part);
 		if (at[1] == 's') {
 			snprintf(num, sizeof(num), "%d", seconds);
 			cv_buf_adds(p, num);
 		} else {
-			cv_buf_html(p, v->app.name != NULL ? v->app.name : "");
+			cv_html_text(p, v->app.name != NULL ? v->app.name : "");
 		}
 		text = at + 3;
 	}
-	cv_buf_html(p, text);
+	cv_html_text(p, text);
 }
 
 static void
 open_page(struct cv_buf *p, const struct view *v, enum msg title)
 {
-	cv_buf_adds(p, "<!DOCTYPE html>\n<html lang=\"");
-	cv_buf_adds(p, v->lang ? "de" : "en");
-	cv_buf_adds(p, "\">\n<head>\n<meta charset=\"utf-8\">\n"
-	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-	cv_buf_html(p, words[v->lang][title]);
-	if (v->app.name != NULL) {
-		cv_buf_adds(p, " \xe2\x80\x93 ");
-		cv_buf_html(p, v->app.name);
-	}
-	cv_buf_adds(p, "</title>\n<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n"
-	       "<link rel=\"icon\" href=\"/portal/static/favicon.svg\">\n");
-	if (cv_portal_color_valid(v->app.brand_color)) {
+	cv_html_begin(p, v->lang ? "de" : "en", words[v->lang][title], v->app.name);
+	cv_buf_adds(p, "<link rel=\"stylesheet\" href=\"/portal/static/portal.css\">\n"
+	               "<link rel=\"icon\" href=\"/portal/static/favicon.svg\">\n");
+	if (cv_valid_color(v->app.brand_color)) {
 		cv_buf_adds(p, "<style nonce=\"");
 		cv_buf_adds(p, v->nonce);
 		cv_buf_adds(p, "\">:root{--brand:");
 		cv_buf_adds(p, v->app.brand_color);
 		cv_buf_adds(p, "}</style>\n");
 	}
-	cv_buf_adds(p, "<script src=\"/portal/static/portal.js\" defer></script>\n</head>\n<body>\n"
-	       "<main class=\"card\">\n<p class=\"app\">");
-	cv_buf_html(p, v->app.name);
+	cv_buf_adds(p, "<script src=\"/portal/static/portal.js\" defer></script>\n");
+	cv_html_body(p, "card");
+	cv_buf_adds(p, "<p class=\"app\">");
+	cv_html_text(p, v->app.name);
 	cv_buf_adds(p, "</p>\n<h1>");
-	cv_buf_html(p, words[v->lang][title]);
+	cv_html_text(p, words[v->lang][title]);
 	cv_buf_adds(p, "</h1>\n<div id=\"alert\" class=\"alert\" role=\"alert\" aria-live=\"assertive\">");
 	if (v->alert != M__MAX)
 		say(p, v, v->alert, v->alert_seconds);
@@ -214,7 +209,7 @@ hidden(struct cv_buf *p, const char *name, const char *value)
 	cv_buf_adds(p, "<input type=\"hidden\" name=\"");
 	cv_buf_adds(p, name);
 	cv_buf_adds(p, "\" value=\"");
-	cv_buf_html(p, value);
+	cv_html_text(p, value);
 	cv_buf_adds(p, "\">\n");
 }
 
@@ -235,12 +230,12 @@ email_form(struct cv_buf *p, const struct view *v, const char *email)
 {
 	form_open(p, v, "email-form", "email");
 	cv_buf_adds(p, "<label for=\"email\">");
-	cv_buf_html(p, words[v->lang][M_EMAIL_LABEL]);
+	cv_html_text(p, words[v->lang][M_EMAIL_LABEL]);
 	cv_buf_adds(p, "</label>\n<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\""
 	       " required autofocus maxlength=\"254\" value=\"");
-	cv_buf_html(p, email);
+	cv_html_text(p, email);
 	cv_buf_adds(p, "\">\n<button type=\"submit\">");
-	cv_buf_html(p, words[v->lang][M_SEND]);
+	cv_html_text(p, words[v->lang][M_SEND]);
 	cv_buf_adds(p, "</button>\n</form>\n");
 }
 
@@ -251,22 +246,22 @@ code_forms(struct cv_buf *p, const struct view *v, const char *email, int wait)
 
 	snprintf(num, sizeof(num), "%d", v->app.code_length);
 	cv_buf_adds(p, "<p id=\"sent\">");
-	cv_buf_html(p, words[v->lang][M_SENT]);
+	cv_html_text(p, words[v->lang][M_SENT]);
 	cv_buf_adds(p, " <strong>");
-	cv_buf_html(p, email);
+	cv_html_text(p, email);
 	cv_buf_adds(p, "</strong></p>\n");
 	form_open(p, v, "code-form", "code");
 	hidden(p, "email", email);
 	cv_buf_adds(p, "<label for=\"code\">");
-	cv_buf_html(p, words[v->lang][M_CODE_LABEL]);
+	cv_html_text(p, words[v->lang][M_CODE_LABEL]);
 	cv_buf_adds(p, "</label>\n<p class=\"hint\" id=\"code-hint\">");
-	cv_buf_html(p, words[v->lang][M_CODE_HINT]);
+	cv_html_text(p, words[v->lang][M_CODE_HINT]);
 	cv_buf_adds(p, "</p>\n<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\""
 	       " autocomplete=\"one-time-code\" aria-describedby=\"code-hint\" required autofocus"
 	       " data-length=\"");
 	cv_buf_adds(p, num);
 	cv_buf_adds(p, "\">\n<button type=\"submit\">");
-	cv_buf_html(p, words[v->lang][M_LOGIN]);
+	cv_html_text(p, words[v->lang][M_LOGIN]);
 	cv_buf_adds(p, "</button>\n</form>\n");
 	form_open(p, v, "resend-form", "resend");
 	hidden(p, "email", email);
@@ -274,17 +269,17 @@ code_forms(struct cv_buf *p, const struct view *v, const char *email, int wait)
 	cv_buf_adds(p, "<button type=\"submit\" id=\"resend\" class=\"secondary\" data-wait=\"");
 	cv_buf_adds(p, num);
 	cv_buf_adds(p, "\">");
-	cv_buf_html(p, words[v->lang][M_RESEND]);
+	cv_html_text(p, words[v->lang][M_RESEND]);
 	cv_buf_adds(p, "</button>\n<p id=\"countdown\" class=\"hint\" data-template=\"");
-	cv_buf_html(p, words[v->lang][M_RESEND_WAIT]);
+	cv_html_text(p, words[v->lang][M_RESEND_WAIT]);
 	cv_buf_adds(p, "\" data-ready=\"");
-	cv_buf_html(p, words[v->lang][M_RESEND_READY]);
+	cv_html_text(p, words[v->lang][M_RESEND_READY]);
 	cv_buf_adds(p, "\">");
 	say(p, v, wait > 0 ? M_RESEND_WAIT : M_RESEND_READY, wait);
 	cv_buf_adds(p, "</p>\n</form>\n<p><a href=\"/login/");
 	cv_buf_adds(p, v->public_id);
 	cv_buf_adds(p, "\">");
-	cv_buf_html(p, words[v->lang][M_OTHER_EMAIL]);
+	cv_html_text(p, words[v->lang][M_OTHER_EMAIL]);
 	cv_buf_adds(p, "</a></p>\n");
 }
 
@@ -292,12 +287,12 @@ static void
 confirm_form(struct cv_buf *p, const struct view *v, const char *token)
 {
 	cv_buf_adds(p, "<p>");
-	cv_buf_html(p, words[v->lang][M_CONFIRM_TEXT]);
+	cv_html_text(p, words[v->lang][M_CONFIRM_TEXT]);
 	cv_buf_adds(p, "</p>\n");
 	form_open(p, v, "confirm-form", "link");
 	hidden(p, "token", token);
 	cv_buf_adds(p, "<button type=\"submit\" autofocus>");
-	cv_buf_html(p, words[v->lang][M_LOGIN]);
+	cv_html_text(p, words[v->lang][M_LOGIN]);
 	cv_buf_adds(p, "</button>\n</form>\n");
 }
 
@@ -337,7 +332,7 @@ dead_link(struct cv_buf *p, struct view *v, const char *state)
 static enum cv_err
 finish(struct cv_buf *p, struct cv_reply *reply, int status)
 {
-	cv_buf_adds(p, "</main>\n</body>\n</html>\n");
+	cv_html_end(p);
 	if (p->failed)
 		return CV_ERR_INTERNAL;    /* the caller frees p->p */
 	reply->html = p->p;
@@ -355,7 +350,7 @@ page_headers(const struct cv_conf *conf, struct cv_reply *reply, const struct vi
 	int n;
 
 	if (v->app.portal_url != NULL &&
-	    cv_uo_url_origin(v->app.portal_url, portal_origin, sizeof(portal_origin)) != 0)
+	    cv_origin_of(v->app.portal_url, portal_origin, sizeof(portal_origin)) != 0)
 		portal_origin[0] = '\0';
 	if (new_cookie != NULL)
 		snprintf(extra, sizeof(extra),
@@ -461,7 +456,7 @@ switched_off(struct cv_buf *p, struct view *v, PGresult **res)
 	enum cv_err err = fetch_app(v, res, NULL);
 
 	if (err != CV_ERR_NOT_FOUND || *res == NULL || PQntuples(*res) != 1 ||
-	    strcmp(PQgetvalue(*res, 0, CV_PORTAL_APP_LINK_STATE), "inactive") != 0)
+	    strcmp(PQgetvalue(*res, 0, CV_PORTAL_APP_COL_LINK_STATE), "inactive") != 0)
 		return err == CV_OK ? CV_ERR_NOT_FOUND : err;
 	free(p->p);
 	memset(p, 0, sizeof(*p));
@@ -489,9 +484,9 @@ logged_in(struct cv_buf *p, struct cv_reply *reply, struct view *v, const char *
 	if ((reply->location = cv_portal_ticket_url(url, ticket)) == NULL)
 		return CV_ERR_INTERNAL;
 	cv_buf_adds(p, "<p><a href=\"");
-	cv_buf_html(p, reply->location);
+	cv_html_text(p, reply->location);
 	cv_buf_adds(p, "\">");
-	cv_buf_html(p, words[v->lang][M_CONTINUE]);
+	cv_html_text(p, words[v->lang][M_CONTINUE]);
 	cv_buf_adds(p, "</a></p>\n");
 	v->status = 303;
 	return CV_OK;
@@ -524,7 +519,7 @@ get_page(const struct cv_conf *conf, struct cv_buf *p, struct view *v, PGresult 
 	}
 	if ((err = fetch_app(v, res, token != NULL ? hash : NULL)) != CV_OK)
 		goto out;
-	state = token != NULL ? PQgetvalue(*res, 0, CV_PORTAL_APP_LINK_STATE) : NULL;
+	state = token != NULL ? PQgetvalue(*res, 0, CV_PORTAL_APP_COL_LINK_STATE) : NULL;
 	if (state != NULL && strcmp(state, "valid") == 0) {
 		open_page(p, v, M_CONFIRM_TITLE);
 		confirm_form(p, v, token);
@@ -573,8 +568,7 @@ link_step(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *r
 	}
 	if (err != CV_ERR_PASSCODE_NOT_FOUND)
 		return err;
-	dead_link(p, v, PQgetisnull(*res, 0, CV_PORTAL_VERIFY_LINK_STATE)
-	                    ? NULL : PQgetvalue(*res, 0, CV_PORTAL_VERIFY_LINK_STATE));
+	dead_link(p, v, cv_db_value(*res, 0, CV_PORTAL_VERIFY_COL_LINK_STATE));
 	return CV_OK;
 }
 

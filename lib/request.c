@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "form.h"
 #include "request.h"
+#include "utf8.h"
 
 static const char *
 env(const char *name, const char *fallback)

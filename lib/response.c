@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "html.h"
 #include "response.h"
 
 #define PAGE_HEADERS                                                                   \
@@ -44,19 +45,6 @@ reason(int status)
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default:  return "Internal Server Error";
-	}
-}
-
-const char *
-cv_html_entity(int c)
-{
-	switch (c) {
-	case '&': return "&amp;";
-	case '<': return "&lt;";
-	case '>': return "&gt;";
-	case '"': return "&quot;";
-	case '\'': return "&#39;";
-	default: return NULL;
 	}
 }
 
@@ -272,22 +260,24 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 	return status;
 }
 
-/* A small page for an error of the HTML dialect. */
+/* A small page for an error of the HTML dialect (when out of memory, the
+ * status and headers without a body). */
 static int
 error_page(const struct cv_request *req, const struct cv_err_info *info, const char *extra)
 {
-	char page[1024], headers[512];
-	int n;
+	struct cv_buf page = {NULL, 0, 0, 0};
+	char headers[512];
 
-	n = snprintf(page, sizeof(page),
-	             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	             "<title>%s</title></head>\n<body><main><h1>%s</h1>"
-	             "<p>Please try again later, or ask for a new email.</p></main></body></html>\n",
-	             reason(info->status), reason(info->status));
+	cv_html_begin(&page, "en", reason(info->status), NULL);
+	cv_html_body(&page, NULL);
+	cv_buf_adds(&page, "<h1>");
+	cv_html_text(&page, reason(info->status));
+	cv_buf_adds(&page, "</h1>\n<p>Please try again later, or ask for a new email.</p>\n");
+	cv_html_end(&page);
 	snprintf(headers, sizeof(headers), PAGE_HEADERS "%s", extra);
-	write_raw(req, info->status, "text/html; charset=utf-8", headers, page,
-	          n > 0 && (size_t)n < sizeof(page) ? (size_t)n : 0);
+	write_raw(req, info->status, "text/html; charset=utf-8", headers, cv_buf_str(&page),
+	          strlen(cv_buf_str(&page)));
+	cv_buf_wipe(&page);
 	return info->status;
 }
 

@@ -50,10 +50,6 @@ int cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply);
  */
 int cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_reply *reply);
 
-/* The HTML entity that stands for c in text and quoted attribute values
- * (&, <, >, ", '), or NULL when c stands for itself.  Cannot fail. */
-const char *cv_html_entity(int c);
-
 /*
  * The Users Orchestrator envelope of dialect (CV_DIALECT_UO: v4,
  * CV_DIALECT_UO_LEGACY: legacy; README "Users Orchestrator API") for an

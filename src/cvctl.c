@@ -307,16 +307,18 @@ cvctl_put_field(FILE *f, const char *s)
 }
 
 void
-cvctl_print_table(struct cvctl *cv, const char *header, const PGresult *res)
+cvctl_print_table(struct cvctl *cv, const PGresult *res)
 {
 	int r, c, rows = PQntuples(res), cols = PQnfields(res);
 
-	fprintf(cv->out, "%s\n", header);
+	for (c = 0; c < cols; c++)
+		fprintf(cv->out, "%s%s", c > 0 ? "\t" : "", PQfname(res, c));
+	fputc('\n', cv->out);
 	for (r = 0; r < rows; r++) {
 		for (c = 0; c < cols; c++) {
 			if (c > 0)
 				fputc('\t', cv->out);
-			cvctl_put_field(cv->out, PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c));
+			cvctl_put_field(cv->out, cv_db_value(res, r, c));
 		}
 		fputc('\n', cv->out);
 	}
@@ -324,7 +326,7 @@ cvctl_print_table(struct cvctl *cv, const char *header, const PGresult *res)
 
 int
 cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags,
-                      enum cvctl_stmt st, const char *header)
+                      enum cvctl_stmt st)
 {
 	const char *account = NULL;
 	const struct cvctl_opt opts[] = {
@@ -332,7 +334,7 @@ cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[1] = {NULL};
+	const char *params[ST_BY_ACCOUNT_PARAM__MAX] = {NULL};
 	PGresult *res;
 	int rc;
 
@@ -342,11 +344,11 @@ cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags
 	if (account != NULL) {
 		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 			return rc;
-		params[0] = id;
+		params[ST_BY_ACCOUNT_PARAM_ACCOUNT_ID] = id;
 	}
 	if ((res = cvctl_exec(cv, st, params)) == NULL)
 		return CVCTL_FAIL;
-	cvctl_print_table(cv, header, res);
+	cvctl_print_table(cv, res);
 	PQclear(res);
 	return 0;
 }

@@ -19,13 +19,208 @@
 #include <libpq-fe.h>
 
 #include "conf.h"
+#include "db.h"
 
 /* Exit statuses (cvctl(8) EXIT STATUS). */
 #define CVCTL_OK    0
 #define CVCTL_FAIL  1   /* the command could not be done: unknown account, duplicate, database */
 #define CVCTL_USAGE 2   /* unknown command or option, missing or malformed argument */
 
-/* Every SQL text of cvctl, in cvctl_db.c. */
+/*
+ * Every SQL text of cvctl is in cvctl_db.c's table; here is its contract, by
+ * name, in the scheme of lib/db.h: ST_<NAME>_PARAMS and ST_<NAME>_COLUMNS
+ * list the parameters and columns of statement ST_<NAME>, and
+ * CV_DB_CONTRACT(cvctl_<name>, ST_<NAME>) makes the enums
+ * ST_<NAME>_PARAM_<ITEM> and ST_<NAME>_COL_<ITEM> of them.  A table that a
+ * command prints is printed under its columns' names.
+ */
+
+/* The one parameter of a list that may be narrowed to one account (NULL:
+ * every account), which cvctl_list_by_account passes. */
+/* clang-format off */
+#define ST_BY_ACCOUNT_PARAMS(X, p) X(p, ACCOUNT_ID)
+CV_DB_PARAM_ENUM(cvctl_by_account, ST_BY_ACCOUNT)
+
+#define ST_BEGIN_PARAMS(X, p)
+#define ST_BEGIN_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_begin, ST_BEGIN)
+#define ST_COMMIT_PARAMS(X, p)
+#define ST_COMMIT_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_commit, ST_COMMIT)
+#define ST_ROLLBACK_PARAMS(X, p)
+#define ST_ROLLBACK_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_rollback, ST_ROLLBACK)
+
+#define ST_ACCOUNT_ID_PARAMS(X, p)  X(p, ACCOUNT_UUID)
+#define ST_ACCOUNT_ID_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_account_id, ST_ACCOUNT_ID)
+#define ST_ACCOUNT_ADD_PARAMS(X, p)  X(p, NAME) X(p, TOKEN_SECRET)
+#define ST_ACCOUNT_ADD_COLUMNS(X, p) X(p, ID) X(p, UUID)
+CV_DB_CONTRACT(cvctl_account_add, ST_ACCOUNT_ADD)
+#define ST_ACCOUNT_SET_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, NAME) X(p, TOKEN_TTL) X(p, AUTH_TOKEN_FORMAT)
+#define ST_ACCOUNT_SET_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_account_set, ST_ACCOUNT_SET)
+#define ST_ACCOUNT_STATUS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, STATUS)
+#define ST_ACCOUNT_STATUS_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_account_status, ST_ACCOUNT_STATUS)
+#define ST_ACCOUNT_SECRET_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, TOKEN_SECRET)
+#define ST_ACCOUNT_SECRET_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_account_secret, ST_ACCOUNT_SECRET)
+#define ST_ACCOUNT_LIST_PARAMS(X, p)
+#define ST_ACCOUNT_LIST_COLUMNS(X, p)                                                             \
+	X(p, UUID) X(p, NAME) X(p, STATUS) X(p, TOKEN_TTL) X(p, AUTH_TOKEN_FORMAT) X(p, SECRET)    \
+	X(p, CONTACTS) X(p, CREATED)
+CV_DB_CONTRACT(cvctl_account_list, ST_ACCOUNT_LIST)
+
+#define ST_API_KEY_ADD_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, KEY_HASH) X(p, NAME) X(p, EXPIRES_IN)
+#define ST_API_KEY_ADD_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_api_key_add, ST_API_KEY_ADD)
+#define ST_API_KEY_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_API_KEY_LIST_COLUMNS(X, p)                                                             \
+	X(p, ID) X(p, NAME) X(p, STATE) X(p, CREATED) X(p, EXPIRES) X(p, REVOKED)
+CV_DB_CONTRACT(cvctl_api_key_list, ST_API_KEY_LIST)
+#define ST_API_KEY_REVOKE_PARAMS(X, p)  X(p, KEY_ID)
+#define ST_API_KEY_REVOKE_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_api_key_revoke, ST_API_KEY_REVOKE)
+
+#define ST_OAUTH_CLIENT_ADD_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, NAME) X(p, SECRET_HASH)
+#define ST_OAUTH_CLIENT_ADD_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_oauth_client_add, ST_OAUTH_CLIENT_ADD)
+#define ST_OAUTH_CLIENT_TTL_PARAMS(X, p) X(p, CLIENT_ID) X(p, TOKEN_TTL)
+#define ST_OAUTH_CLIENT_TTL_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_oauth_client_ttl, ST_OAUTH_CLIENT_TTL)
+#define ST_OAUTH_CLIENT_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_OAUTH_CLIENT_LIST_COLUMNS(X, p)                                                        \
+	X(p, CLIENT_ID) X(p, ACCOUNT) X(p, NAME) X(p, TOKEN_TTL) X(p, STATE) X(p, CREATED)         \
+	X(p, REVOKED)
+CV_DB_CONTRACT(cvctl_oauth_client_list, ST_OAUTH_CLIENT_LIST)
+#define ST_OAUTH_CLIENT_REVOKE_PARAMS(X, p)  X(p, CLIENT_ID)
+#define ST_OAUTH_CLIENT_REVOKE_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_oauth_client_revoke, ST_OAUTH_CLIENT_REVOKE)
+
+#define ST_TENANT_ADD_PARAMS(X, p)                                                                \
+	X(p, ACCOUNT_ID) X(p, CLIENT_CODE) X(p, PAPER_CODE) X(p, CLIENT_GROUP_CODE)                \
+	X(p, JWT_SECRET) X(p, JWT_ISSUER) X(p, JWT_AUDIENCE) X(p, RETURN_ORIGINS)
+#define ST_TENANT_ADD_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_tenant_add, ST_TENANT_ADD)
+#define ST_TENANT_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_TENANT_LIST_COLUMNS(X, p)                                                              \
+	X(p, ID) X(p, ACCOUNT) X(p, CLIENT_CODE) X(p, PAPER_CODE) X(p, CLIENT_GROUP_CODE)          \
+	X(p, ISSUER) X(p, AUDIENCE) X(p, RETURN_ORIGINS) X(p, CREATED)
+CV_DB_CONTRACT(cvctl_tenant_list, ST_TENANT_LIST)
+
+#define ST_TEMPLATE_SET_PARAMS(X, p)                                                              \
+	X(p, ACCOUNT_ID) X(p, PURPOSE) X(p, LOCALE) X(p, SUBJECT) X(p, TEXT_BODY) X(p, HTML_BODY)
+#define ST_TEMPLATE_SET_COLUMNS(X, p) X(p, OUTCOME)
+CV_DB_CONTRACT(cvctl_template_set, ST_TEMPLATE_SET)
+#define ST_TEMPLATE_SHOW_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, PURPOSE) X(p, LOCALE)
+#define ST_TEMPLATE_SHOW_COLUMNS(X, p)                                                            \
+	X(p, LOCALE) X(p, SUBJECT) X(p, TEXT_BODY) X(p, HTML_BODY) X(p, UPDATED)
+CV_DB_CONTRACT(cvctl_template_show, ST_TEMPLATE_SHOW)
+#define ST_TEMPLATE_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_TEMPLATE_LIST_COLUMNS(X, p)                                                            \
+	X(p, PURPOSE) X(p, LOCALE) X(p, SUBJECT) X(p, CREATED) X(p, UPDATED)
+CV_DB_CONTRACT(cvctl_template_list, ST_TEMPLATE_LIST)
+#define ST_TEMPLATE_DELETE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, PURPOSE) X(p, LOCALE)
+#define ST_TEMPLATE_DELETE_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_template_delete, ST_TEMPLATE_DELETE)
+
+#define ST_USER_APP_ADD_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, NAME)
+#define ST_USER_APP_ADD_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_user_app_add, ST_USER_APP_ADD)
+#define ST_USER_APP_SET_PARAMS(X, p)                                                              \
+	X(p, ACCOUNT_ID) X(p, NAME) X(p, PORTAL_URL) X(p, SENDER_NAME) X(p, SENDER_EMAIL)          \
+	X(p, CODE_LENGTH) X(p, LOGIN_TTL) X(p, VERIFY_TTL) X(p, RESEND_COOLDOWN)
+#define ST_USER_APP_SET_COLUMNS(X, p) X(p, ID)
+CV_DB_CONTRACT(cvctl_user_app_set, ST_USER_APP_SET)
+#define ST_USER_APP_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_USER_APP_LIST_COLUMNS(X, p)                                                            \
+	X(p, ACCOUNT) X(p, NAME) X(p, PORTAL_URL) X(p, SENDER_NAME) X(p, SENDER_EMAIL)             \
+	X(p, CODE_LENGTH) X(p, LOGIN_TTL) X(p, VERIFY_TTL) X(p, RESEND_COOLDOWN) X(p, CREATED)
+CV_DB_CONTRACT(cvctl_user_app_list, ST_USER_APP_LIST)
+#define ST_USER_APP_PORTAL_PARAMS(X, p)                                                           \
+	X(p, ACCOUNT_ID) X(p, ALLOWED_ORIGINS) X(p, FRAME_ANCESTORS) X(p, BRAND_COLOR)             \
+	X(p, PORTAL_URL) X(p, TICKET_TTL) X(p, ALLOW_CREDENTIALS)
+#define ST_USER_APP_PORTAL_COLUMNS(X, p)                                                          \
+	X(p, PUBLIC_ID) X(p, ORIGINS) X(p, FRAME_ANCESTORS) X(p, BRAND_COLOR) X(p, PORTAL_URL)     \
+	X(p, TICKET_TTL) X(p, ALLOW_CREDENTIALS)
+CV_DB_CONTRACT(cvctl_user_app_portal, ST_USER_APP_PORTAL)
+
+#define ST_CONTACT_ADD_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, EMAIL) X(p, LOCALE)
+#define ST_CONTACT_ADD_COLUMNS(X, p) X(p, UUID)
+CV_DB_CONTRACT(cvctl_contact_add, ST_CONTACT_ADD)
+#define ST_CONTACT_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_CONTACT_LIST_COLUMNS(X, p)                                                             \
+	X(p, UUID) X(p, EMAIL) X(p, VERIFIED) X(p, STATUS) X(p, LOCALE) X(p, CREATED)
+CV_DB_CONTRACT(cvctl_contact_list, ST_CONTACT_LIST)
+/* Parallel arrays (SQL array text) of line numbers, addresses and locales;
+ * answers the lines whose address the account already has. */
+#define ST_CONTACT_IMPORT_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, LINES) X(p, EMAILS) X(p, LOCALES)
+#define ST_CONTACT_IMPORT_COLUMNS(X, p) X(p, LINE)
+CV_DB_CONTRACT(cvctl_contact_import, ST_CONTACT_IMPORT)
+
+#define ST_EVENTS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, EMAIL) X(p, LIMIT)
+#define ST_EVENTS_COLUMNS(X, p)                                                                   \
+	X(p, TIME) X(p, EVENT) X(p, EVENT_ID) X(p, ACCOUNT) X(p, EMAIL) X(p, SOURCE)               \
+	X(p, REQUEST_ID) X(p, DETAIL)
+CV_DB_CONTRACT(cvctl_events, ST_EVENTS)
+
+/* The outbox's three statements share their first parameter. */
+#define ST_OUTBOX_COUNTS_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_OUTBOX_COUNTS_COLUMNS(X, p) X(p, STATUS) X(p, COUNT)
+CV_DB_CONTRACT(cvctl_outbox_counts, ST_OUTBOX_COUNTS)
+#define ST_OUTBOX_OLDEST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_OUTBOX_OLDEST_COLUMNS(X, p) X(p, AGE)
+CV_DB_CONTRACT(cvctl_outbox_oldest, ST_OUTBOX_OLDEST)
+#define ST_OUTBOX_FAILURES_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p) X(p, LIMIT)
+#define ST_OUTBOX_FAILURES_COLUMNS(X, p)                                                          \
+	X(p, ID) X(p, TO) X(p, ATTEMPTS) X(p, CREATED) X(p, LAST_ERROR)
+CV_DB_CONTRACT(cvctl_outbox_failures, ST_OUTBOX_FAILURES)
+
+#define ST_MIGRATE_LOCK_PARAMS(X, p)
+#define ST_MIGRATE_LOCK_COLUMNS(X, p) X(p, LOCKED)
+CV_DB_CONTRACT(cvctl_migrate_lock, ST_MIGRATE_LOCK)
+#define ST_MIGRATE_SCHEMA_PARAMS(X, p)
+#define ST_MIGRATE_SCHEMA_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_schema, ST_MIGRATE_SCHEMA)
+#define ST_MIGRATE_TABLE_PARAMS(X, p)
+#define ST_MIGRATE_TABLE_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_table, ST_MIGRATE_TABLE)
+#define ST_MIGRATE_COLUMNS_PARAMS(X, p)
+#define ST_MIGRATE_COLUMNS_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_columns, ST_MIGRATE_COLUMNS)
+#define ST_MIGRATE_APPLIED_PARAMS(X, p)  X(p, VERSION)
+#define ST_MIGRATE_APPLIED_COLUMNS(X, p) X(p, APPLIED)
+CV_DB_CONTRACT(cvctl_migrate_applied, ST_MIGRATE_APPLIED)
+#define ST_MIGRATE_RECORD_PARAMS(X, p)   X(p, VERSION)
+#define ST_MIGRATE_RECORD_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_record, ST_MIGRATE_RECORD)
+#define ST_MIGRATE_CURRENT_PARAMS(X, p)  X(p, VERSION) X(p, CHECKSUM)
+#define ST_MIGRATE_CURRENT_COLUMNS(X, p) X(p, CURRENT)
+CV_DB_CONTRACT(cvctl_migrate_current, ST_MIGRATE_CURRENT)
+#define ST_MIGRATE_ROUTINES_PARAMS(X, p)
+#define ST_MIGRATE_ROUTINES_COLUMNS(X, p) X(p, SNAPSHOT)
+CV_DB_CONTRACT(cvctl_migrate_routines, ST_MIGRATE_ROUTINES)
+#define ST_MIGRATE_RECORD_FILE_PARAMS(X, p)  X(p, VERSION) X(p, CHECKSUM) X(p, SNAPSHOT)
+#define ST_MIGRATE_RECORD_FILE_COLUMNS(X, p) X(p, ROUTINES)
+CV_DB_CONTRACT(cvctl_migrate_record_file, ST_MIGRATE_RECORD_FILE)
+#define ST_MIGRATE_FORGET_PARAMS(X, p)  X(p, PRESENT)
+#define ST_MIGRATE_FORGET_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_forget, ST_MIGRATE_FORGET)
+#define ST_MIGRATE_TWICE_PARAMS(X, p)
+#define ST_MIGRATE_TWICE_COLUMNS(X, p) X(p, NAME) X(p, FILES)
+CV_DB_CONTRACT(cvctl_migrate_twice, ST_MIGRATE_TWICE)
+#define ST_MIGRATE_STALE_PARAMS(X, p)
+#define ST_MIGRATE_STALE_COLUMNS(X, p) X(p, SIGNATURE)
+CV_DB_CONTRACT(cvctl_migrate_stale, ST_MIGRATE_STALE)
+#define ST_MIGRATE_DROP_STALE_PARAMS(X, p)
+#define ST_MIGRATE_DROP_STALE_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_drop_stale, ST_MIGRATE_DROP_STALE)
+#define ST_MIGRATE_PRIVILEGES_PARAMS(X, p)
+#define ST_MIGRATE_PRIVILEGES_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_migrate_privileges, ST_MIGRATE_PRIVILEGES)
+/* clang-format on */
+
 enum cvctl_stmt {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -77,6 +272,15 @@ enum cvctl_stmt {
 	ST__MAX
 };
 
+/* One row of cvctl_db.c's table. */
+struct cvctl_statement {
+	const char *sql;
+	int nparams;
+	int ncolumns;
+	const char *const *columns; /* ncolumns names, in capitals (ST_<NAME>_COLUMNS) */
+	int rows;                   /* 1: answers rows (PGRES_TUPLES_OK), 0: PGRES_COMMAND_OK */
+};
+
 struct cvctl {
 	const char    *command;      /* "contact add", for messages */
 	const char    *database;     /* --database or $CV_DATABASE; NULL: libpq's environment */
@@ -116,18 +320,19 @@ int cvctl_usage(struct cvctl *cv, const char *fmt, ...) __attribute__((format(__
  */
 void cvctl_put_field(FILE *f, const char *s);
 
-/* Writes header (a tab-separated line) and then every row of res, its
+/* Writes the names of res's columns and then every row of res, each line's
  * fields separated by tabs, to cv->out. */
-void cvctl_print_table(struct cvctl *cv, const char *header, const PGresult *res);
+void cvctl_print_table(struct cvctl *cv, const PGresult *res);
 
 /*
  * A list command whose one option is --account UUID (account_flags:
  * OPT_REQUIRED, or 0 for "every account when not given"): parses argv, runs
- * statement st with the account's id (NULL for every account) and prints
- * its rows under header.  Returns 0 or a CVCTL_ status.
+ * statement st (whose parameters are ST_BY_ACCOUNT_PARAMS) with the
+ * account's id (NULL for every account) and prints its table.  Returns 0 or
+ * a CVCTL_ status.
  */
 int cvctl_list_by_account(struct cvctl *cv, int argc, char **argv, int account_flags,
-                          enum cvctl_stmt st, const char *header);
+                          enum cvctl_stmt st);
 
 /* ---- cvctl_db.c: the connection and the statements */
 
@@ -149,11 +354,16 @@ int cvctl_commit(struct cvctl *cv);
 void cvctl_rollback(struct cvctl *cv);
 
 /*
- * Runs statement st with text parameters (NULL = SQL NULL; as many as the
- * statement has).  Returns the result (the caller PQclears it), or NULL with
- * the error set to the server's one-line message.
+ * Runs statement st with text parameters (NULL = SQL NULL; an array of its
+ * ST_<NAME>_PARAM__MAX).  Returns the result, with the statement's
+ * ST_<NAME>_COL__MAX columns (the caller PQclears it), or NULL with the
+ * error set to the server's one-line message.
  */
 PGresult *cvctl_exec(struct cvctl *cv, enum cvctl_stmt st, const char *const *params);
+
+/* The statement st (< ST__MAX) of the table: for
+ * tests/db/describe_statements.c.  Cannot fail. */
+const struct cvctl_statement *cvctl_statement(enum cvctl_stmt st);
 
 /*
  * Runs a whole script (a migration or function file) with the simple query protocol:

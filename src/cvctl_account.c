@@ -41,7 +41,7 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char secret[4 * SECRET_BYTES / 3 + 1];
-	const char *params[4];
+	const char *params[ST_ACCOUNT_ADD_PARAM__MAX];
 	PGresult *res = NULL;
 	int rc;
 
@@ -53,26 +53,27 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 		return cvctl_fail(cv, "no random bytes");
 	if ((rc = cvctl_begin(cv)) != 0)
 		goto out;
-	params[0] = name;
-	params[1] = secret;
+	params[ST_ACCOUNT_ADD_PARAM_NAME] = name;
+	params[ST_ACCOUNT_ADD_PARAM_TOKEN_SECRET] = secret;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_ADD, params)) == NULL) {
 		rc = CVCTL_FAIL;
 		goto out;
 	}
 	if (ttl != NULL) {
+		const char *set_params[ST_ACCOUNT_SET_PARAM__MAX] = {
+		    [ST_ACCOUNT_SET_PARAM_ACCOUNT_ID] = PQgetvalue(res, 0, ST_ACCOUNT_ADD_COL_ID),
+		    [ST_ACCOUNT_SET_PARAM_TOKEN_TTL] = ttl,
+		};
 		PGresult *set;
 
-		params[0] = PQgetvalue(res, 0, 0);
-		params[1] = NULL;
-		params[2] = ttl;
-		params[3] = NULL;
-		if ((set = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL) {
+		if ((set = cvctl_exec(cv, ST_ACCOUNT_SET, set_params)) == NULL) {
 			rc = CVCTL_FAIL;
 			goto out;
 		}
 		PQclear(set);
 	}
-	fprintf(cv->out, "uuid=%s\nsecret=%s\n", PQgetvalue(res, 0, 1), secret);
+	fprintf(cv->out, "uuid=%s\nsecret=%s\n", PQgetvalue(res, 0, ST_ACCOUNT_ADD_COL_UUID),
+	        secret);
 out:
 	PQclear(res);
 	OPENSSL_cleanse(secret, sizeof(secret));
@@ -91,10 +92,7 @@ cvctl_account_list(struct cvctl *cv, int argc, char **argv)
 		return rc;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_LIST, NULL)) == NULL)
 		return CVCTL_FAIL;
-	cvctl_print_table(cv,
-	                  "uuid\tname\tstatus\ttoken_ttl\tauth_token_format\tsecret\tcontacts"
-	                  "\tcreated",
-	                  res);
+	cvctl_print_table(cv, res);
 	PQclear(res);
 	return 0;
 }
@@ -129,7 +127,7 @@ cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[4];
+	const char *params[ST_ACCOUNT_SET_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -145,10 +143,10 @@ cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 		                       "--auth-token-format");
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = name;
-	params[2] = ttl;
-	params[3] = format;
+	params[ST_ACCOUNT_SET_PARAM_ACCOUNT_ID] = id;
+	params[ST_ACCOUNT_SET_PARAM_NAME] = name;
+	params[ST_ACCOUNT_SET_PARAM_TOKEN_TTL] = ttl;
+	params[ST_ACCOUNT_SET_PARAM_AUTH_TOKEN_FORMAT] = format;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL)
 		return CVCTL_FAIL;
 	PQclear(res);
@@ -159,14 +157,14 @@ static int
 set_status(struct cvctl *cv, int argc, char **argv, const char *status)
 {
 	char id[32];
-	const char *params[2];
+	const char *params[ST_ACCOUNT_STATUS_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
 	if ((rc = account_only(cv, argc, argv, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = status;
+	params[ST_ACCOUNT_STATUS_PARAM_ACCOUNT_ID] = id;
+	params[ST_ACCOUNT_STATUS_PARAM_STATUS] = status;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_STATUS, params)) == NULL)
 		return CVCTL_FAIL;
 	PQclear(res);
@@ -189,7 +187,7 @@ int
 cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv)
 {
 	char id[32], secret[4 * SECRET_BYTES / 3 + 1];
-	const char *params[2];
+	const char *params[ST_ACCOUNT_SECRET_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -197,8 +195,8 @@ cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv)
 		return rc;
 	if (new_secret(secret) != 0)
 		return cvctl_fail(cv, "no random bytes");
-	params[0] = id;
-	params[1] = secret;
+	params[ST_ACCOUNT_SECRET_PARAM_ACCOUNT_ID] = id;
+	params[ST_ACCOUNT_SECRET_PARAM_TOKEN_SECRET] = secret;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_SECRET, params)) == NULL) {
 		rc = CVCTL_FAIL;
 	} else {

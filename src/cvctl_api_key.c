@@ -32,7 +32,7 @@ cvctl_api_key_add(struct cvctl *cv, int argc, char **argv)
 	};
 	unsigned char raw[KEY_BYTES], hash[CV_SHA256_LEN];
 	char id[32], key[KEY_CHARS + 1], hash_hex[2 * CV_SHA256_LEN + 1];
-	const char *params[4];
+	const char *params[ST_API_KEY_ADD_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -49,15 +49,15 @@ cvctl_api_key_add(struct cvctl *cv, int argc, char **argv)
 	cv_hex_encode(hash, sizeof(hash), hash_hex);
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		goto out;
-	params[0] = id;
-	params[1] = hash_hex;
-	params[2] = name != NULL ? name : "";
-	params[3] = expires_in;
+	params[ST_API_KEY_ADD_PARAM_ACCOUNT_ID] = id;
+	params[ST_API_KEY_ADD_PARAM_KEY_HASH] = hash_hex;
+	params[ST_API_KEY_ADD_PARAM_NAME] = name != NULL ? name : "";
+	params[ST_API_KEY_ADD_PARAM_EXPIRES_IN] = expires_in;
 	if ((res = cvctl_exec(cv, ST_API_KEY_ADD, params)) == NULL) {
 		rc = CVCTL_FAIL;
 		goto out;
 	}
-	fprintf(cv->out, "id=%s\nkey=%s\n", PQgetvalue(res, 0, 0), key);
+	fprintf(cv->out, "id=%s\nkey=%s\n", PQgetvalue(res, 0, ST_API_KEY_ADD_COL_ID), key);
 	PQclear(res);
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -68,8 +68,7 @@ out:
 int
 cvctl_api_key_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_API_KEY_LIST,
-	                             "id\tname\tstate\tcreated\texpires\trevoked");
+	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_API_KEY_LIST);
 }
 
 int
@@ -80,7 +79,7 @@ cvctl_api_key_revoke(struct cvctl *cv, int argc, char **argv)
 		{"--id", &key_id, OPT_REQUIRED},
 		{NULL, NULL, 0},
 	};
-	const char *params[1];
+	const char *params[ST_API_KEY_REVOKE_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -88,7 +87,7 @@ cvctl_api_key_revoke(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_int(cv, "--id", key_id, 1, LLONG_MAX, NULL)) != 0 ||
 	    (rc = cvctl_begin(cv)) != 0)
 		return rc;
-	params[0] = key_id;
+	params[ST_API_KEY_REVOKE_PARAM_KEY_ID] = key_id;
 	if ((res = cvctl_exec(cv, ST_API_KEY_REVOKE, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1)

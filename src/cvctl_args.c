@@ -14,6 +14,7 @@
 
 #include "cvctl.h"
 #include "email.h"
+#include "validate.h"
 
 int
 cvctl_parse(struct cvctl *cv, int argc, char **argv, const struct cvctl_opt *opts,
@@ -67,19 +68,9 @@ cvctl_parse(struct cvctl *cv, int argc, char **argv, const struct cvctl_opt *opt
 int
 cvctl_check_uuid(struct cvctl *cv, const char *option, const char *value)
 {
-	size_t i;
-
-	if (value == NULL)
+	if (value == NULL || cv_valid_uuid(value))
 		return 0;
-	for (i = 0; i < 36 && value[i] != '\0'; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? value[i] != '-' : !isxdigit((unsigned char)value[i]))
-			break;
-	}
-	if (i != 36 || value[36] != '\0')
-		return cvctl_usage(cv, "%s: not a uuid: \"%.40s\"", option, value);
-	return 0;
+	return cvctl_usage(cv, "%s: not a uuid: \"%.40s\"", option, value);
 }
 
 int

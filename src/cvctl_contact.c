@@ -33,7 +33,7 @@ cvctl_contact_add(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[3];
+	const char *params[ST_CONTACT_ADD_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -43,13 +43,13 @@ cvctl_contact_add(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_locale(cv, "--locale", locale)) != 0 || (rc = cvctl_begin(cv)) != 0 ||
 	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = email;
-	params[2] = locale;
+	params[ST_CONTACT_ADD_PARAM_ACCOUNT_ID] = id;
+	params[ST_CONTACT_ADD_PARAM_EMAIL] = email;
+	params[ST_CONTACT_ADD_PARAM_LOCALE] = locale;
 	if ((res = cvctl_exec(cv, ST_CONTACT_ADD, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) == 1)
-		fprintf(cv->out, "%s\n", PQgetvalue(res, 0, 0));
+		fprintf(cv->out, "%s\n", PQgetvalue(res, 0, ST_CONTACT_ADD_COL_UUID));
 	else
 		rc = cvctl_fail(cv, "the account already has a contact %s (addresses are compared "
 		                    "case-insensitively)", email);
@@ -60,8 +60,7 @@ cvctl_contact_add(struct cvctl *cv, int argc, char **argv)
 int
 cvctl_contact_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_CONTACT_LIST,
-	                             "uuid\temail\tverified\tstatus\tlocale\tcreated");
+	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_CONTACT_LIST);
 }
 
 /* ---- import */
@@ -359,7 +358,7 @@ insert_batch(struct cvctl *cv, struct import *im, const char *id, size_t from, s
 	char *text[3] = {NULL, NULL, NULL}, reason[256], shown[128];
 	size_t len[3], i;
 	FILE *f[3];
-	const char *params[4];
+	const char *params[ST_CONTACT_IMPORT_PARAM__MAX];
 	const struct import_row *row;
 	PGresult *res = NULL;
 	int k, r, rc = CVCTL_FAIL;
@@ -382,15 +381,15 @@ insert_batch(struct cvctl *cv, struct import *im, const char *id, size_t from, s
 		if (r != 0)
 			goto out;
 	}
-	params[0] = id;
-	params[1] = text[0];
-	params[2] = text[1];
-	params[3] = text[2];
+	params[ST_CONTACT_IMPORT_PARAM_ACCOUNT_ID] = id;
+	params[ST_CONTACT_IMPORT_PARAM_LINES] = text[0];
+	params[ST_CONTACT_IMPORT_PARAM_EMAILS] = text[1];
+	params[ST_CONTACT_IMPORT_PARAM_LOCALES] = text[2];
 	if ((res = cvctl_exec(cv, ST_CONTACT_IMPORT, params)) == NULL)
 		goto out;
 	im->imported += (long)(to - from) - PQntuples(res);
 	for (r = 0; r < PQntuples(res); r++) {
-		long line = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		long line = strtol(PQgetvalue(res, r, ST_CONTACT_IMPORT_COL_LINE), NULL, 10);
 
 		row = row_at(im, line);
 		excerpt(shown, sizeof(shown), row != NULL ? row->email : "?");

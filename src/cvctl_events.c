@@ -20,7 +20,7 @@ cvctl_events(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[3];
+	const char *params[ST_EVENTS_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -31,18 +31,17 @@ cvctl_events(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_int(cv, "--limit", limit, 1, LIMIT_MAX, NULL)) != 0 ||
 	    (rc = cvctl_begin(cv)) != 0)
 		return rc;
-	params[0] = NULL;
+	params[ST_EVENTS_PARAM_ACCOUNT_ID] = NULL;
 	if (account != NULL) {
 		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 			return rc;
-		params[0] = id;
+		params[ST_EVENTS_PARAM_ACCOUNT_ID] = id;
 	}
-	params[1] = email;
-	params[2] = limit != NULL ? limit : LIMIT_DEFAULT;
+	params[ST_EVENTS_PARAM_EMAIL] = email;
+	params[ST_EVENTS_PARAM_LIMIT] = limit != NULL ? limit : LIMIT_DEFAULT;
 	if ((res = cvctl_exec(cv, ST_EVENTS, params)) == NULL)
 		return CVCTL_FAIL;
-	cvctl_print_table(cv, "time\tevent\tevent_id\taccount\temail\tsource\trequest_id\tdetail",
-	                  res);
+	cvctl_print_table(cv, res);
 	PQclear(res);
 	return 0;
 }

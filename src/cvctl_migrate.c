@@ -26,12 +26,11 @@
 #define SCRIPT_MAX (16 * 1024 * 1024)
 #define NAME_MAX_LEN 200
 
-/* The columns of ST_MIGRATE_ROUTINES, ST_MIGRATE_RECORD_FILE,
- * ST_MIGRATE_TWICE and ST_MIGRATE_STALE. */
-enum { ROUTINES_SNAPSHOT };
-enum { RECORD_FILE_ROUTINES };
-enum { TWICE_NAME, TWICE_FILES };
-enum { STALE_SIGNATURE };
+_Static_assert((int)ST_MIGRATE_CURRENT_PARAM_VERSION == (int)ST_MIGRATE_RECORD_FILE_PARAM_VERSION &&
+                   (int)ST_MIGRATE_CURRENT_PARAM_CHECKSUM == (int)ST_MIGRATE_RECORD_FILE_PARAM_CHECKSUM,
+               "ST_MIGRATE_CURRENT's parameters lead ST_MIGRATE_RECORD_FILE's");
+_Static_assert(ST_MIGRATE_APPLIED_PARAM__MAX == 1 && ST_MIGRATE_RECORD_PARAM__MAX == 1,
+               "ST_MIGRATE_APPLIED and ST_MIGRATE_RECORD take the version alone");
 
 /* The two kinds of file and the names each may have. */
 enum kind { MIGRATION, FUNCTIONS };
@@ -180,7 +179,8 @@ static int
 apply_migrations(struct cvctl *cv, const char *dir, long *applied)
 {
 	char path[4096], version[NAME_MAX_LEN];
-	const char *params[1] = {version};
+	/* ST_MIGRATE_APPLIED and ST_MIGRATE_RECORD: the version alone. */
+	const char *params[ST_MIGRATE_APPLIED_PARAM__MAX] = {[ST_MIGRATE_APPLIED_PARAM_VERSION] = version};
 	char **names = NULL;
 	char *script;
 	long n, i;
@@ -230,7 +230,10 @@ apply_function_file(struct cvctl *cv, const char *dir, const char *name, int for
 {
 	char path[4096], version[NAME_MAX_LEN + 16], checksum[2 * CV_SHA256_LEN + 1];
 	unsigned char digest[CV_SHA256_LEN];
-	const char *params[3] = {version, checksum, NULL};
+	/* ST_MIGRATE_CURRENT's parameters are the first of ST_MIGRATE_RECORD_FILE's. */
+	const char *params[ST_MIGRATE_RECORD_FILE_PARAM__MAX] = {
+	    [ST_MIGRATE_RECORD_FILE_PARAM_VERSION] = version,
+	    [ST_MIGRATE_RECORD_FILE_PARAM_CHECKSUM] = checksum};
 	char *script = NULL, *snapshot = NULL;
 	PGresult *res = NULL;
 	int rc = CVCTL_FAIL, current;
@@ -253,7 +256,7 @@ apply_function_file(struct cvctl *cv, const char *dir, const char *name, int for
 	}
 	if ((res = cvctl_exec(cv, ST_MIGRATE_ROUTINES, NULL)) == NULL)
 		goto out;
-	if ((snapshot = strdup(PQgetvalue(res, 0, ROUTINES_SNAPSHOT))) == NULL) {
+	if ((snapshot = strdup(PQgetvalue(res, 0, ST_MIGRATE_ROUTINES_COL_SNAPSHOT))) == NULL) {
 		cvctl_fail(cv, "out of memory");
 		goto out;
 	}
@@ -261,10 +264,10 @@ apply_function_file(struct cvctl *cv, const char *dir, const char *name, int for
 	res = NULL;
 	if (run_script(cv, script, version) != 0)
 		goto out;
-	params[2] = snapshot;
+	params[ST_MIGRATE_RECORD_FILE_PARAM_SNAPSHOT] = snapshot;
 	if ((res = cvctl_exec(cv, ST_MIGRATE_RECORD_FILE, params)) == NULL)
 		goto out;
-	if (strcmp(PQgetvalue(res, 0, RECORD_FILE_ROUTINES), "0") == 0) {
+	if (strcmp(PQgetvalue(res, 0, ST_MIGRATE_RECORD_FILE_COL_ROUTINES), "0") == 0) {
 		cvctl_fail(cv, "%s defines no function (CREATE OR REPLACE FUNCTION cv.NAME)", version);
 		goto out;
 	}
@@ -288,7 +291,7 @@ apply_function_files(struct cvctl *cv, const char *dir, int force, long *applied
 	char path[4096];
 	char **names = NULL;
 	char *present = NULL;
-	const char *params[1];
+	const char *params[ST_MIGRATE_FORGET_PARAM__MAX];
 	size_t len = 3;
 	long n, i;
 	int rc = CVCTL_FAIL, one;
@@ -320,13 +323,13 @@ apply_function_files(struct cvctl *cv, const char *dir, int force, long *applied
 		strcat(present, names[i]);
 	}
 	strcat(present, "}");
-	params[0] = present;
+	params[ST_MIGRATE_FORGET_PARAM_PRESENT] = present;
 	if (count_rows(cv, ST_MIGRATE_FORGET, params) < 0 ||
 	    (res = cvctl_exec(cv, ST_MIGRATE_TWICE, NULL)) == NULL)
 		goto out;
 	if (PQntuples(res) > 0) {
 		cvctl_fail(cv, "%s is defined in %s: a function belongs to one file",
-		           PQgetvalue(res, 0, TWICE_NAME), PQgetvalue(res, 0, TWICE_FILES));
+		           PQgetvalue(res, 0, ST_MIGRATE_TWICE_COL_NAME), PQgetvalue(res, 0, ST_MIGRATE_TWICE_COL_FILES));
 		goto out;
 	}
 	rc = 0;
@@ -349,7 +352,7 @@ drop_stale(struct cvctl *cv, long *dropped)
 		return CVCTL_FAIL;
 	n = PQntuples(res);
 	for (i = 0; i < n; i++)
-		fprintf(cv->out, "dropped %s\n", PQgetvalue(res, i, STALE_SIGNATURE));
+		fprintf(cv->out, "dropped %s\n", PQgetvalue(res, i, ST_MIGRATE_STALE_COL_SIGNATURE));
 	PQclear(res);
 	*dropped += n;
 	return n == 0 || count_rows(cv, ST_MIGRATE_DROP_STALE, NULL) >= 0 ? 0 : CVCTL_FAIL;

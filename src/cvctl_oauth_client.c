@@ -36,7 +36,8 @@ cvctl_oauth_client_add(struct cvctl *cv, int argc, char **argv)
 	unsigned char raw[SECRET_BYTES], hash[CV_SHA256_LEN];
 	char id[32], secret[sizeof(HASH_PREFIX) - 1 + SECRET_CHARS + 1];
 	char hash_hex[2 * CV_SHA256_LEN + 1];
-	const char *params[3], *client_secret = secret + sizeof(HASH_PREFIX) - 1;
+	const char *params[ST_OAUTH_CLIENT_ADD_PARAM__MAX];
+	const char *client_secret = secret + sizeof(HASH_PREFIX) - 1;
 	PGresult *res = NULL, *set;
 	int rc;
 
@@ -61,23 +62,28 @@ cvctl_oauth_client_add(struct cvctl *cv, int argc, char **argv)
 	cv_hex_encode(hash, sizeof(hash), hash_hex);
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		goto out;
-	params[0] = id;
-	params[1] = name != NULL ? name : "";
-	params[2] = hash_hex;
+	params[ST_OAUTH_CLIENT_ADD_PARAM_ACCOUNT_ID] = id;
+	params[ST_OAUTH_CLIENT_ADD_PARAM_NAME] = name != NULL ? name : "";
+	params[ST_OAUTH_CLIENT_ADD_PARAM_SECRET_HASH] = hash_hex;
 	if ((res = cvctl_exec(cv, ST_OAUTH_CLIENT_ADD, params)) == NULL) {
 		rc = CVCTL_FAIL;
 		goto out;
 	}
 	if (ttl != NULL) {
-		params[0] = PQgetvalue(res, 0, 0);
-		params[1] = ttl;
-		if ((set = cvctl_exec(cv, ST_OAUTH_CLIENT_TTL, params)) == NULL) {
+		const char *ttl_params[ST_OAUTH_CLIENT_TTL_PARAM__MAX] = {
+		    [ST_OAUTH_CLIENT_TTL_PARAM_CLIENT_ID] =
+		        PQgetvalue(res, 0, ST_OAUTH_CLIENT_ADD_COL_ID),
+		    [ST_OAUTH_CLIENT_TTL_PARAM_TOKEN_TTL] = ttl,
+		};
+
+		if ((set = cvctl_exec(cv, ST_OAUTH_CLIENT_TTL, ttl_params)) == NULL) {
 			rc = CVCTL_FAIL;
 			goto out;
 		}
 		PQclear(set);
 	}
-	fprintf(cv->out, "client_id=%s\nclient_secret=%s\n", PQgetvalue(res, 0, 0), client_secret);
+	fprintf(cv->out, "client_id=%s\nclient_secret=%s\n",
+	        PQgetvalue(res, 0, ST_OAUTH_CLIENT_ADD_COL_ID), client_secret);
 out:
 	PQclear(res);
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -88,8 +94,7 @@ out:
 int
 cvctl_oauth_client_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, 0, ST_OAUTH_CLIENT_LIST,
-	                             "client_id\taccount\tname\ttoken_ttl\tstate\tcreated\trevoked");
+	return cvctl_list_by_account(cv, argc, argv, 0, ST_OAUTH_CLIENT_LIST);
 }
 
 int
@@ -100,7 +105,7 @@ cvctl_oauth_client_revoke(struct cvctl *cv, int argc, char **argv)
 		{"--id", &client_id, OPT_REQUIRED},
 		{NULL, NULL, 0},
 	};
-	const char *params[1];
+	const char *params[ST_OAUTH_CLIENT_REVOKE_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -108,7 +113,7 @@ cvctl_oauth_client_revoke(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_int(cv, "--id", client_id, 1, LLONG_MAX, NULL)) != 0 ||
 	    (rc = cvctl_begin(cv)) != 0)
 		return rc;
-	params[0] = client_id;
+	params[ST_OAUTH_CLIENT_REVOKE_PARAM_CLIENT_ID] = client_id;
 	if ((res = cvctl_exec(cv, ST_OAUTH_CLIENT_REVOKE, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1)

@@ -20,7 +20,8 @@ cvctl_outbox(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32];
-	const char *params[2];
+	/* ST_OUTBOX_COUNTS and ST_OUTBOX_OLDEST take the first of these. */
+	const char *params[ST_OUTBOX_FAILURES_PARAM__MAX], *age;
 	PGresult *res;
 	int rc, r;
 
@@ -29,30 +30,31 @@ cvctl_outbox(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_int(cv, "--failures", failures, 0, FAILURES_MAX, NULL)) != 0 ||
 	    (rc = cvctl_begin(cv)) != 0)
 		return rc;
-	params[0] = NULL;
+	params[ST_OUTBOX_FAILURES_PARAM_ACCOUNT_ID] = NULL;
 	if (account != NULL) {
 		if ((rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 			return rc;
-		params[0] = id;
+		params[ST_OUTBOX_FAILURES_PARAM_ACCOUNT_ID] = id;
 	}
-	params[1] = failures != NULL ? failures : FAILURES_DEFAULT;
+	params[ST_OUTBOX_FAILURES_PARAM_LIMIT] = failures != NULL ? failures : FAILURES_DEFAULT;
 
 	if ((res = cvctl_exec(cv, ST_OUTBOX_COUNTS, params)) == NULL)
 		return CVCTL_FAIL;
 	for (r = 0; r < PQntuples(res); r++)
-		fprintf(cv->out, "%s=%s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+		fprintf(cv->out, "%s=%s\n", PQgetvalue(res, r, ST_OUTBOX_COUNTS_COL_STATUS),
+		        PQgetvalue(res, r, ST_OUTBOX_COUNTS_COL_COUNT));
 	PQclear(res);
 
 	if ((res = cvctl_exec(cv, ST_OUTBOX_OLDEST, params)) == NULL)
 		return CVCTL_FAIL;
-	fprintf(cv->out, "oldest_queued_age=%s\n",
-	        PQgetisnull(res, 0, 0) ? "-" : PQgetvalue(res, 0, 0));
+	age = cv_db_value(res, 0, ST_OUTBOX_OLDEST_COL_AGE);
+	fprintf(cv->out, "oldest_queued_age=%s\n", age != NULL ? age : "-");
 	PQclear(res);
 
 	if ((res = cvctl_exec(cv, ST_OUTBOX_FAILURES, params)) == NULL)
 		return CVCTL_FAIL;
 	fputc('\n', cv->out);
-	cvctl_print_table(cv, "id\tto\tattempts\tcreated\tlast_error", res);
+	cvctl_print_table(cv, res);
 	PQclear(res);
 	return 0;
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cvctl.h"
-#include "orchestrator.h"
-#include "portal.h"
+#include "origin.h"
+#include "validate.h"
 
 /* "'self'" or http(s) origins, space-separated (the CSP source list). */
 static int
@@ -32,8 +32,7 @@ check_frame_ancestors(struct cvctl *cv, const char *value)
 		item[k] = '\0';
 		p += k;
 		if (strcmp(item, "'self'") != 0 &&
-		    (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 ||
-		     strcmp(item, origin) != 0))
+		    (cv_origin_of(item, origin, sizeof(origin)) != 0 || strcmp(item, origin) != 0))
 			return cvctl_usage(cv,
 			                   "--frame-ancestors: \"%s\" is neither 'self' nor a"
 			                   " lowercase http(s) origin",
@@ -57,7 +56,7 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 	    {"--allow-credentials", &credentials, 0},     {NULL, NULL, 0},
 	};
 	char id[32], array[CVCTL_ORIGINS_MAX * 300];
-	const char *params[7];
+	const char *params[ST_USER_APP_PORTAL_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -70,7 +69,7 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 		return rc;
 	if (frames != NULL && (rc = check_frame_ancestors(cv, frames)) != 0)
 		return rc;
-	if (color != NULL && *color != '\0' && !cv_portal_color_valid(color))
+	if (color != NULL && *color != '\0' && !cv_valid_color(color))
 		return cvctl_usage(cv, "--brand-color: \"%s\" is not #RRGGBB", color);
 	if (url != NULL && *url != '\0' && (rc = cvctl_check_url(cv, "--portal-url", url)) != 0)
 		return rc;
@@ -80,23 +79,23 @@ cvctl_user_app_portal(struct cvctl *cv, int argc, char **argv)
 	if ((rc = cvctl_begin(cv)) != 0 ||
 	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = origins != NULL ? array : NULL;
-	params[2] = frames;
-	params[3] = color;
-	params[4] = url;
-	params[5] = ttl;
-	params[6] = credentials == NULL ? NULL : strcmp(credentials, "yes") == 0 ? "true" : "false";
+	params[ST_USER_APP_PORTAL_PARAM_ACCOUNT_ID] = id;
+	params[ST_USER_APP_PORTAL_PARAM_ALLOWED_ORIGINS] = origins != NULL ? array : NULL;
+	params[ST_USER_APP_PORTAL_PARAM_FRAME_ANCESTORS] = frames;
+	params[ST_USER_APP_PORTAL_PARAM_BRAND_COLOR] = color;
+	params[ST_USER_APP_PORTAL_PARAM_PORTAL_URL] = url;
+	params[ST_USER_APP_PORTAL_PARAM_TICKET_TTL] = ttl;
+	params[ST_USER_APP_PORTAL_PARAM_ALLOW_CREDENTIALS] = credentials == NULL ? NULL
+	                                                     : strcmp(credentials, "yes") == 0
+	                                                         ? "true"
+	                                                         : "false";
 	if ((res = cvctl_exec(cv, ST_USER_APP_PORTAL, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1)
 		rc = cvctl_fail(cv,
 		                "the account has no user app (create it with cvctl user-app add)");
 	else
-		cvctl_print_table(cv,
-		                  "public_id\torigins\tframe_ancestors\tbrand_color\tportal_url\t"
-		                  "ticket_ttl\tallow_credentials",
-		                  res);
+		cvctl_print_table(cv, res);
 	PQclear(res);
 	return rc;
 }

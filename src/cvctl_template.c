@@ -159,7 +159,7 @@ cvctl_template_set(struct cvctl *cv, int argc, char **argv)
 	};
 	char id[32], key[LOCALE_MAX + 1], why[256];
 	char *text_body = NULL, *html_body = NULL;
-	const char *params[6];
+	const char *params[ST_TEMPLATE_SET_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -177,12 +177,12 @@ cvctl_template_set(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_begin(cv)) != 0 ||
 	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		goto out;
-	params[0] = id;
-	params[1] = purpose;
-	params[2] = key;
-	params[3] = subject;
-	params[4] = text_body;
-	params[5] = html_body;
+	params[ST_TEMPLATE_SET_PARAM_ACCOUNT_ID] = id;
+	params[ST_TEMPLATE_SET_PARAM_PURPOSE] = purpose;
+	params[ST_TEMPLATE_SET_PARAM_LOCALE] = key;
+	params[ST_TEMPLATE_SET_PARAM_SUBJECT] = subject;
+	params[ST_TEMPLATE_SET_PARAM_TEXT_BODY] = text_body;
+	params[ST_TEMPLATE_SET_PARAM_HTML_BODY] = html_body;
 	if ((res = cvctl_exec(cv, ST_TEMPLATE_SET, params)) == NULL) {
 		rc = CVCTL_FAIL;
 		goto out;
@@ -190,7 +190,7 @@ cvctl_template_set(struct cvctl *cv, int argc, char **argv)
 	if (PQntuples(res) != 1)
 		rc = cvctl_fail(cv, NO_USER_APP);
 	else
-		fprintf(cv->out, "template=%s\n", PQgetvalue(res, 0, 0));
+		fprintf(cv->out, "template=%s\n", PQgetvalue(res, 0, ST_TEMPLATE_SET_COL_OUTCOME));
 	PQclear(res);
 out:
 	free(text_body);
@@ -221,7 +221,7 @@ cvctl_template_show(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32], key[LOCALE_MAX + 1];
-	const char *params[3], *source, *shown_locale, *updated = NULL;
+	const char *params[ST_TEMPLATE_SHOW_PARAM__MAX], *source, *shown_locale, *updated = NULL;
 	struct cv_template t;
 	const struct cv_template *builtin;
 	PGresult *res;
@@ -237,24 +237,26 @@ cvctl_template_show(struct cvctl *cv, int argc, char **argv)
 	if ((rc = cvctl_begin(cv)) != 0 ||
 	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = purpose;
-	params[2] = key[0] != '\0' ? key : NULL;
+	params[ST_TEMPLATE_SHOW_PARAM_ACCOUNT_ID] = id;
+	params[ST_TEMPLATE_SHOW_PARAM_PURPOSE] = purpose;
+	params[ST_TEMPLATE_SHOW_PARAM_LOCALE] = key[0] != '\0' ? key : NULL;
 	if ((res = cvctl_exec(cv, ST_TEMPLATE_SHOW, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
 		return cvctl_fail(cv, NO_USER_APP);
 	}
-	if (!PQgetisnull(res, 0, 1)) {
+	if (!PQgetisnull(res, 0, ST_TEMPLATE_SHOW_COL_SUBJECT)) {
+		const char *locale_shown = PQgetvalue(res, 0, ST_TEMPLATE_SHOW_COL_LOCALE);
+
 		source = "app";
-		shown_locale = *PQgetvalue(res, 0, 0) != '\0' ? PQgetvalue(res, 0, 0) : "-";
-		t.subject = PQgetvalue(res, 0, 1);
-		t.text = PQgetvalue(res, 0, 2);
-		t.html = PQgetvalue(res, 0, 3);
-		updated = PQgetvalue(res, 0, 4);
+		shown_locale = *locale_shown != '\0' ? locale_shown : "-";
+		t.subject = PQgetvalue(res, 0, ST_TEMPLATE_SHOW_COL_SUBJECT);
+		t.text = PQgetvalue(res, 0, ST_TEMPLATE_SHOW_COL_TEXT_BODY);
+		t.html = PQgetvalue(res, 0, ST_TEMPLATE_SHOW_COL_HTML_BODY);
+		updated = PQgetvalue(res, 0, ST_TEMPLATE_SHOW_COL_UPDATED);
 	} else {
-		builtin = cv_template_builtin(purpose, params[2]);
+		builtin = cv_template_builtin(purpose, params[ST_TEMPLATE_SHOW_PARAM_LOCALE]);
 		source = "built-in";
 		shown_locale = builtin->lang;
 		t = *builtin;
@@ -279,8 +281,7 @@ cvctl_template_show(struct cvctl *cv, int argc, char **argv)
 int
 cvctl_template_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_TEMPLATE_LIST,
-	                             "purpose\tlocale\tsubject\tcreated\tupdated");
+	return cvctl_list_by_account(cv, argc, argv, OPT_REQUIRED, ST_TEMPLATE_LIST);
 }
 
 int
@@ -294,7 +295,7 @@ cvctl_template_delete(struct cvctl *cv, int argc, char **argv)
 		{NULL, NULL, 0},
 	};
 	char id[32], key[LOCALE_MAX + 1];
-	const char *params[3];
+	const char *params[ST_TEMPLATE_DELETE_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
@@ -304,9 +305,9 @@ cvctl_template_delete(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_begin(cv)) != 0 ||
 	    (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = purpose;
-	params[2] = key;
+	params[ST_TEMPLATE_DELETE_PARAM_ACCOUNT_ID] = id;
+	params[ST_TEMPLATE_DELETE_PARAM_PURPOSE] = purpose;
+	params[ST_TEMPLATE_DELETE_PARAM_LOCALE] = key;
 	if ((res = cvctl_exec(cv, ST_TEMPLATE_DELETE, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) == 0)

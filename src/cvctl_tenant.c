@@ -15,7 +15,7 @@
 
 #include "crypto.h"
 #include "cvctl.h"
-#include "orchestrator.h"
+#include "origin.h"
 
 #define SECRET_BYTES     32
 #define SECRET_MIN_BYTES 32
@@ -61,7 +61,8 @@ cvctl_origins_array(struct cvctl *cv, const char *option, const char *list, char
 		p += k;
 		while (k > 0 && item[k - 1] == '/')
 			item[--k] = '\0';
-		if (cv_uo_url_origin(item, origin, sizeof(origin)) != 0 || strcasecmp(item, origin) != 0)
+		if (cv_origin_of(item, origin, sizeof(origin)) != 0 ||
+		    strcasecmp(item, origin) != 0)
 			return cvctl_usage(cv, "%s: \"%s\" is not an http(s) origin"
 			                       " (scheme://host[:port])", option, item);
 		if (++count > ORIGINS_MAX || n + strlen(origin) + 3 >= len)
@@ -91,7 +92,7 @@ cvctl_tenant_add(struct cvctl *cv, int argc, char **argv)
 	};
 	unsigned char raw[SECRET_BYTES];
 	char id[32], made[64], array[ORIGINS_MAX * 300];
-	const char *params[9];
+	const char *params[ST_TENANT_ADD_PARAM__MAX];
 	PGresult *res = NULL;
 	int rc;
 
@@ -116,19 +117,20 @@ cvctl_tenant_add(struct cvctl *cv, int argc, char **argv)
 	}
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		goto out;
-	params[0] = id;
-	params[1] = client;
-	params[2] = paper;
-	params[3] = group;
-	params[4] = secret != NULL ? secret : made;
-	params[5] = issuer != NULL && *issuer != '\0' ? issuer : NULL;
-	params[6] = audience != NULL && *audience != '\0' ? audience : NULL;
-	params[7] = array;
+	params[ST_TENANT_ADD_PARAM_ACCOUNT_ID] = id;
+	params[ST_TENANT_ADD_PARAM_CLIENT_CODE] = client;
+	params[ST_TENANT_ADD_PARAM_PAPER_CODE] = paper;
+	params[ST_TENANT_ADD_PARAM_CLIENT_GROUP_CODE] = group;
+	params[ST_TENANT_ADD_PARAM_JWT_SECRET] = secret != NULL ? secret : made;
+	params[ST_TENANT_ADD_PARAM_JWT_ISSUER] = issuer != NULL && *issuer != '\0' ? issuer : NULL;
+	params[ST_TENANT_ADD_PARAM_JWT_AUDIENCE] =
+	    audience != NULL && *audience != '\0' ? audience : NULL;
+	params[ST_TENANT_ADD_PARAM_RETURN_ORIGINS] = array;
 	if ((res = cvctl_exec(cv, ST_TENANT_ADD, params)) == NULL) {
 		rc = CVCTL_FAIL;
 		goto out;
 	}
-	fprintf(cv->out, "id=%s\n", PQgetvalue(res, 0, 0));
+	fprintf(cv->out, "id=%s\n", PQgetvalue(res, 0, ST_TENANT_ADD_COL_ID));
 	if (secret == NULL)
 		fprintf(cv->out, "secret=%s\n", made);
 out:
@@ -140,7 +142,5 @@ out:
 int
 cvctl_tenant_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, 0, ST_TENANT_LIST,
-	                             "id\taccount\tclient_code\tpaper_code\tclient_group_code\tissuer"
-	                             "\taudience\treturn_origins\tcreated");
+	return cvctl_list_by_account(cv, argc, argv, 0, ST_TENANT_LIST);
 }

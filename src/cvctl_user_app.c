@@ -81,8 +81,17 @@ parse_settings(struct cvctl *cv, int argc, char **argv, int name_flags, struct a
 static int
 apply_settings(struct cvctl *cv, const char *id, const struct app_settings *s)
 {
-	const char *params[] = {id, s->name, s->portal_url, s->sender_name, s->sender_email,
-	                        s->code_length, s->login_ttl, s->verify_ttl, s->resend_cooldown};
+	const char *params[ST_USER_APP_SET_PARAM__MAX] = {
+	    [ST_USER_APP_SET_PARAM_ACCOUNT_ID] = id,
+	    [ST_USER_APP_SET_PARAM_NAME] = s->name,
+	    [ST_USER_APP_SET_PARAM_PORTAL_URL] = s->portal_url,
+	    [ST_USER_APP_SET_PARAM_SENDER_NAME] = s->sender_name,
+	    [ST_USER_APP_SET_PARAM_SENDER_EMAIL] = s->sender_email,
+	    [ST_USER_APP_SET_PARAM_CODE_LENGTH] = s->code_length,
+	    [ST_USER_APP_SET_PARAM_LOGIN_TTL] = s->login_ttl,
+	    [ST_USER_APP_SET_PARAM_VERIFY_TTL] = s->verify_ttl,
+	    [ST_USER_APP_SET_PARAM_RESEND_COOLDOWN] = s->resend_cooldown,
+	};
 	PGresult *res;
 	int rc = 0;
 
@@ -99,14 +108,14 @@ cvctl_user_app_add(struct cvctl *cv, int argc, char **argv)
 {
 	struct app_settings s;
 	char id[32];
-	const char *params[2];
+	const char *params[ST_USER_APP_ADD_PARAM__MAX];
 	PGresult *res;
 	int rc;
 
 	if ((rc = parse_settings(cv, argc, argv, OPT_REQUIRED, &s, id, sizeof(id))) != 0)
 		return rc;
-	params[0] = id;
-	params[1] = s.name;
+	params[ST_USER_APP_ADD_PARAM_ACCOUNT_ID] = id;
+	params[ST_USER_APP_ADD_PARAM_NAME] = s.name;
 	if ((res = cvctl_exec(cv, ST_USER_APP_ADD, params)) == NULL)
 		return CVCTL_FAIL;
 	if (PQntuples(res) != 1)
@@ -131,7 +140,5 @@ cvctl_user_app_set(struct cvctl *cv, int argc, char **argv)
 int
 cvctl_user_app_list(struct cvctl *cv, int argc, char **argv)
 {
-	return cvctl_list_by_account(cv, argc, argv, 0, ST_USER_APP_LIST,
-	                             "account\tname\tportal_url\tsender_name\tsender_email\tcode_length\t"
-	                             "login_ttl\tverify_ttl\tresend_cooldown\tcreated");
+	return cvctl_list_by_account(cv, argc, argv, 0, ST_USER_APP_LIST);
 }

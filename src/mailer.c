@@ -40,12 +40,12 @@
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 
+#include "codes.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
 #include "mime.h"
-#include "verification.h"
 
 #define BATCH_SIZE      20
 #define LEASE_SECONDS   120      /* how long a claimed row is ours (--lease) */
@@ -59,13 +59,6 @@
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
 #define DEFAULT_FROM    "no-reply@localhost"
-
-/* The columns of CV_STMT_OUTBOX_CLAIM, in order. */
-enum claim_column {
-	COL_ID, COL_TO_EMAIL, COL_SEALED, COL_LINK_BASE, COL_APP_NAME, COL_SENDER_NAME,
-	COL_SENDER_EMAIL, COL_LOCALE, COL_PURPOSE, COL_MESSAGE_ID, COL_EXPIRES_IN,
-	COL_ATTEMPTS, COL_CREATED, COL_CODE_LENGTH, COL_SUPERSEDED, COL__MAX
-};
 
 static volatile sig_atomic_t stopping;
 
@@ -395,12 +388,6 @@ out:
 
 /* ---- one message --------------------------------------------------------- */
 
-static const char *
-field(const PGresult *res, int i, enum claim_column c)
-{
-	return PQgetisnull(res, i, (int)c) ? NULL : PQgetvalue(res, i, (int)c);
-}
-
 /* cv_db_exec for the mailer: when the database is lost, db.c has closed the
  * connection that held our LISTEN, so it is forgotten (ensure_listening
  * opens a new one). */
@@ -414,20 +401,30 @@ exec_stmt(struct mailer *m, enum cv_stmt stmt, const char *const *params, enum c
 	return res;
 }
 
+/* Column col of row i of a result as a number, or dflt when it is NULL. */
+static long long
+number(const PGresult *res, int i, int col, long long dflt)
+{
+	const char *s = cv_db_value(res, i, col);
+
+	return s != NULL ? strtoll(s, NULL, 10) : dflt;
+}
+
 /* Fills row from row i of a claim, opening the sealed code and link. */
 static void
 read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *row)
 {
 	char token[CV_LINK_TOKEN_LEN + 1];
-	const char *s, *base = field(res, i, COL_LINK_BASE);
+	const char *s, *base = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_LINK_BASE);
+	int code_length = (int)number(res, i, CV_OUTBOX_CLAIM_COL_CODE_LENGTH, 0);
 
-	row->id = field(res, i, COL_ID);
-	row->to_email = field(res, i, COL_TO_EMAIL);
-	row->purpose = field(res, i, COL_PURPOSE);
+	row->id = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_ID);
+	row->to_email = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_TO_EMAIL);
+	row->purpose = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_PURPOSE);
 	row->code = row->link = NULL;
 	if (row->purpose != NULL && base != NULL &&
-	    cv_code_unseal(&m->conf, row->purpose, field(res, i, COL_SEALED),
-	                   (s = field(res, i, COL_CODE_LENGTH)) != NULL ? atoi(s) : 0,
+	    cv_code_unseal(&m->conf, row->purpose,
+	                   cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SEALED_HEX), code_length,
 	                   row->code_buf, token) == 0 &&
 	    (size_t)snprintf(row->link_buf, sizeof(row->link_buf), "%s%s", base, token) <
 	        sizeof(row->link_buf)) {
@@ -435,14 +432,15 @@ read_row(const struct mailer *m, const PGresult *res, int i, struct outbox_row *
 		row->link = row->link_buf;
 	}
 	OPENSSL_cleanse(token, sizeof(token));
-	row->app_name = field(res, i, COL_APP_NAME);
-	row->sender_name = field(res, i, COL_SENDER_NAME);
-	row->sender_email = field(res, i, COL_SENDER_EMAIL);
-	row->message_id = field(res, i, COL_MESSAGE_ID);
-	row->expires_in = (s = field(res, i, COL_EXPIRES_IN)) != NULL ? strtoll(s, NULL, 10) : 0;
-	row->attempts = (s = field(res, i, COL_ATTEMPTS)) != NULL ? atoi(s) : 1;
-	row->created = (s = field(res, i, COL_CREATED)) != NULL ? strtoll(s, NULL, 10) : 0;
-	row->superseded = (s = field(res, i, COL_SUPERSEDED)) != NULL && strcmp(s, "t") == 0;
+	row->app_name = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_APP_NAME);
+	row->sender_name = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SENDER_NAME);
+	row->sender_email = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SENDER_EMAIL);
+	row->message_id = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_MESSAGE_ID);
+	row->expires_in = number(res, i, CV_OUTBOX_CLAIM_COL_EXPIRES_IN, 0);
+	row->attempts = (int)number(res, i, CV_OUTBOX_CLAIM_COL_ATTEMPTS, 1);
+	row->created = number(res, i, CV_OUTBOX_CLAIM_COL_CREATED_EPOCH, 0);
+	s = cv_db_value(res, i, CV_OUTBOX_CLAIM_COL_SUPERSEDED);
+	row->superseded = s != NULL && strcmp(s, "t") == 0;
 }
 
 /*
@@ -455,7 +453,9 @@ static int
 load_template(struct mailer *m, const struct outbox_row *row, struct message_template *t,
               struct outcome *out)
 {
-	const char *params[1] = {row->id};
+	const char *params[CV_OUTBOX_TEMPLATE_PARAM__MAX] = {
+	    [CV_OUTBOX_TEMPLATE_PARAM_OUTBOX_ID] = row->id,
+	};
 	enum cv_err err = CV_OK;
 	PGresult *res;
 
@@ -465,17 +465,19 @@ load_template(struct mailer *m, const struct outbox_row *row, struct message_tem
 		return -1;
 	}
 	t->res = res;
-	if (PQntuples(res) != 1 || PQnfields(res) != 5)
+	if (PQntuples(res) != 1)
 		return 0;  /* the row is gone: recording says so */
-	t->locale = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
-	if (!PQgetisnull(res, 0, 2)) {
+	t->locale = cv_db_value(res, 0, CV_OUTBOX_TEMPLATE_COL_LOCALE);
+	if (!PQgetisnull(res, 0, CV_OUTBOX_TEMPLATE_COL_SUBJECT)) {
+		const char *lang = PQgetvalue(res, 0, CV_OUTBOX_TEMPLATE_COL_TEMPLATE_LOCALE);
+
 		t->has_custom = 1;
 		/* The words of {{expiry}}: the template's language, or for the
 		 * app's default template ('') the contact's. */
-		t->custom.lang = *PQgetvalue(res, 0, 1) != '\0' ? PQgetvalue(res, 0, 1) : NULL;
-		t->custom.subject = PQgetvalue(res, 0, 2);
-		t->custom.text = PQgetvalue(res, 0, 3);
-		t->custom.html = PQgetvalue(res, 0, 4);
+		t->custom.lang = *lang != '\0' ? lang : NULL;
+		t->custom.subject = PQgetvalue(res, 0, CV_OUTBOX_TEMPLATE_COL_SUBJECT);
+		t->custom.text = PQgetvalue(res, 0, CV_OUTBOX_TEMPLATE_COL_TEXT_BODY);
+		t->custom.html = PQgetvalue(res, 0, CV_OUTBOX_TEMPLATE_COL_HTML_BODY);
 	}
 	return 0;
 }
@@ -575,16 +577,16 @@ static int
 record(struct mailer *m, const struct outbox_row *row, const struct outcome *out)
 {
 	char retry[16], detail[600];
-	const char *params[4];
+	const char *params[CV_OUTBOX_RECORD_PARAM__MAX];
 	const char *status;
 	enum cv_err err = CV_OK;
 	PGresult *res;
 
 	snprintf(retry, sizeof(retry), "%d", out->retry_seconds);
-	params[0] = row->id;
-	params[1] = out->result;
-	params[2] = out->error[0] != '\0' ? out->error : NULL;
-	params[3] = retry;
+	params[CV_OUTBOX_RECORD_PARAM_OUTBOX_ID] = row->id;
+	params[CV_OUTBOX_RECORD_PARAM_OUTCOME] = out->result;
+	params[CV_OUTBOX_RECORD_PARAM_ERROR] = out->error[0] != '\0' ? out->error : NULL;
+	params[CV_OUTBOX_RECORD_PARAM_RETRY_SECONDS] = retry;
 	detail[0] = '\0';
 	if (strcmp(out->result, "retry") == 0)
 		snprintf(detail, sizeof(detail), " retry_in=%ds", out->retry_seconds);
@@ -599,8 +601,9 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 		             out->result, detail, m->lease);
 		return -1;
 	}
-	status = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? PQgetvalue(res, 0, 0)
-	                                                           : "(row gone)";
+	status = PQntuples(res) == 1 && !PQgetisnull(res, 0, CV_OUTBOX_RECORD_COL_STATUS)
+	             ? PQgetvalue(res, 0, CV_OUTBOX_RECORD_COL_STATUS)
+	             : "(row gone)";
 	cv_log_info("outbox id=%s message_id=%s attempt=%d outcome=%s status=%s%s", row->id,
 	            row->message_id != NULL ? row->message_id : "-", row->attempts, out->result,
 	            status, detail);
@@ -620,7 +623,7 @@ static int
 process_batch(struct mailer *m)
 {
 	char limit[16], lease[16];
-	const char *params[2];
+	const char *params[CV_OUTBOX_CLAIM_PARAM__MAX];
 	const char *reason;
 	struct outbox_row row;
 	struct message_template template;
@@ -632,16 +635,12 @@ process_batch(struct mailer *m)
 
 	snprintf(limit, sizeof(limit), "%d", BATCH_SIZE);
 	snprintf(lease, sizeof(lease), "%d", m->lease);
-	params[0] = limit;
-	params[1] = lease;
+	params[CV_OUTBOX_CLAIM_PARAM_LIMIT] = limit;
+	params[CV_OUTBOX_CLAIM_PARAM_LEASE_SECONDS] = lease;
 	if ((res = exec_stmt(m, CV_STMT_OUTBOX_CLAIM, params, &err)) == NULL) {
 		return -1;
 	}
 	claimed_at = cv_now_ms();
-	if (PQnfields(res) != COL__MAX) {
-		cv_log_error("outbox claim returned %d columns, expected %d", PQnfields(res), COL__MAX);
-		goto out;
-	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
 		read_row(m, res, i, &row);
@@ -796,8 +795,11 @@ housekeeping(struct mailer *m)
 		return;
 	}
 	if (PQntuples(res) == 1)
-		cv_log_info("housekeeping: deleted %s rate-limit counters whose window ended and %s "
-		            "expired login tickets", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		cv_log_info(
+		    "housekeeping: deleted %s rate-limit counters whose window ended and %s "
+		    "expired login tickets",
+		    PQgetvalue(res, 0, CV_HOUSEKEEPING_COL_COUNTERS),
+		    PQgetvalue(res, 0, CV_HOUSEKEEPING_COL_TICKETS));
 	PQclear(res);
 }
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "html.h"
 #include "mime.h"
 
 #define LINE_MAX_OCTETS 998   /* RFC 5322 2.1.1: MUST */
@@ -257,7 +257,7 @@ expand(struct cv_buf *b, const char *t, const char *const values[CV_PH__MAX], in
 			return -1;
 		value = values[ph] != NULL ? values[ph] : "";
 		if (html)
-			cv_buf_html(b, value);
+			cv_html_text(b, value);
 		else
 			cv_buf_adds(b, value);
 	}

@@ -214,6 +214,10 @@ cv_copy_bins() {
 	done
 	install -m 755 "$b/src/cv-mailer" "$CV_STATE/bin/cv-mailer" || return 1
 	install -m 755 "$b/src/cvctl" "$CV_STATE/bin/cvctl" || return 1
+	# The check of the C-SQL contract (make check builds it; cv_build runs that),
+	# for tests/integration/test_statements.py.
+	install -m 755 "$b/tests/db/describe_statements" "$CV_STATE/bin/describe_statements" ||
+		return 1
 	# The login portal's static files, which nginx serves (@STATIC@).
 	mkdir -p "$CV_STATE/static" && cp -f "$CV_ROOT"/portal/static/* "$CV_STATE/static/" &&
 		chmod -R a+rX "$CV_STATE/static" || return 1

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "utf8.h"
 #include "unit.h"
 
 static const char *

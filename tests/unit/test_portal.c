@@ -1,7 +1,7 @@
 /*
  * test_portal.c - the pure parsers of the login portal (lib/portal.c):
  * public ids and API paths, Origin values, Accept-Language, cookies, the
- * CSRF token and brand colours.
+ * CSRF token and tickets.
  */
 #include "config.h"
 
@@ -125,15 +125,6 @@ csrf(void)
 }
 
 static void
-colors(void)
-{
-	CHECK("color ok", cv_portal_color_valid("#1a2B3c"));
-	CHECK("color short", !cv_portal_color_valid("#fff"));
-	CHECK("color inject", !cv_portal_color_valid("red;}x"));
-	CHECK("color NULL", !cv_portal_color_valid(NULL));
-}
-
-static void
 tickets(void)
 {
 	char t1[CV_TICKET_LEN + 1], t2[CV_TICKET_LEN + 1], h[65], want[65];
@@ -158,7 +149,6 @@ main(void)
 	languages();
 	cookies();
 	csrf();
-	colors();
 	tickets();
 	return unit_done();
 }

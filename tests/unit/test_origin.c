@@ -1,12 +1,12 @@
 /*
- * test_orchestrator.c - the returnUrl origin check that stands between a
- * verification link and an open redirect.
+ * test_origin.c - the origin of a URL and the allow-list check (lib/origin.c)
+ * that stand between a verification link's returnUrl and an open redirect.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include "orchestrator.h"
+#include "origin.h"
 #include "unit.h"
 
 static int
@@ -14,7 +14,7 @@ origin_is(const char *url, const char *want)
 {
 	char origin[256];
 
-	return cv_uo_url_origin(url, origin, sizeof(origin)) == 0 && strcmp(origin, want) == 0;
+	return cv_origin_of(url, origin, sizeof(origin)) == 0 && strcmp(origin, want) == 0;
 }
 
 static int
@@ -22,7 +22,7 @@ refused(const char *url)
 {
 	char origin[256];
 
-	return cv_uo_url_origin(url, origin, sizeof(origin)) == -1;
+	return cv_origin_of(url, origin, sizeof(origin)) == -1;
 }
 
 int
@@ -30,12 +30,12 @@ main(void)
 {
 	static const char allowed[] = "https://shop.example.com http://localhost:8080";
 
-	CHECK("https origin", origin_is("https://Shop.Example.com/welcome?x=1#y",
-	                                "https://shop.example.com"));
+	CHECK("https origin",
+	      origin_is("https://Shop.Example.com/welcome?x=1#y", "https://shop.example.com"));
 	CHECK("port kept", origin_is("http://localhost:8080/", "http://localhost:8080"));
 	CHECK("no path", origin_is("https://shop.example.com", "https://shop.example.com"));
-	CHECK("query right after host", origin_is("https://shop.example.com?a=b",
-	                                          "https://shop.example.com"));
+	CHECK("query right after host",
+	      origin_is("https://shop.example.com?a=b", "https://shop.example.com"));
 	CHECK("scheme-relative refused", refused("//evil.example"));
 	CHECK("relative refused", refused("/welcome"));
 	CHECK("javascript refused", refused("javascript:alert(1)"));
@@ -49,13 +49,13 @@ main(void)
 	CHECK("bad port refused", refused("https://shop.example.com:x/"));
 	CHECK("empty port refused", refused("https://shop.example.com:/"));
 	CHECK("non-ascii refused", refused("https://sh\xc3\xb6p.example.com/"));
-	CHECK("allowed origin", cv_uo_origin_allowed(allowed, "https://shop.example.com"));
-	CHECK("second allowed origin", cv_uo_origin_allowed(allowed, "http://localhost:8080"));
-	CHECK("prefix is not allowed", !cv_uo_origin_allowed(allowed, "https://shop.example.co"));
+	CHECK("allowed origin", cv_origin_allowed(allowed, "https://shop.example.com"));
+	CHECK("second allowed origin", cv_origin_allowed(allowed, "http://localhost:8080"));
+	CHECK("prefix is not allowed", !cv_origin_allowed(allowed, "https://shop.example.co"));
 	CHECK("suffix host not allowed",
-	      !cv_uo_origin_allowed(allowed, "https://shop.example.com.evil.example"));
-	CHECK("other port not allowed", !cv_uo_origin_allowed(allowed, "http://localhost:8081"));
-	CHECK("http is not https", !cv_uo_origin_allowed(allowed, "http://shop.example.com"));
-	CHECK("empty origin is not allowed (and ends)", !cv_uo_origin_allowed(allowed, ""));
+	      !cv_origin_allowed(allowed, "https://shop.example.com.evil.example"));
+	CHECK("other port not allowed", !cv_origin_allowed(allowed, "http://localhost:8081"));
+	CHECK("http is not https", !cv_origin_allowed(allowed, "http://shop.example.com"));
+	CHECK("empty origin is not allowed (and ends)", !cv_origin_allowed(allowed, ""));
 	return unit_done();
 }
