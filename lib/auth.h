@@ -28,7 +28,7 @@ enum cv_err cv_auth_bearer(const struct cv_conf *conf, const char *authorization
 /*
  * Asks the database whether the key with this hash may call the API from
  * client address addr (a failure counts against the address, as every
- * authentication does; sql/008).  Returns CV_OK, CV_ERR_UNAUTHENTICATED,
+ * authentication does; cv.authenticate_from in sql/functions/auth.sql).  Returns CV_OK, CV_ERR_UNAUTHENTICATED,
  * CV_ERR_TOKEN_EXPIRED, CV_ERR_ACCOUNT_INACTIVE, CV_ERR_TOO_MANY_ATTEMPTS
  * (with *retry_after set) or a database error.  Only used where no other
  * statement of the request authenticates on the way.

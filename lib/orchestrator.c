@@ -2,7 +2,7 @@
  * orchestrator.c - the Users Orchestrator endpoints.  A request names its
  * tenant by X-ClientCode, X-PaperCode and X-ClientGroupCode and proves
  * itself with an HS256 JWT under the tenant's secret (README "Users Orchestrator API"); then one
- * SQL function does the work (sql/003_orchestrator.sql).  returnUrl must
+ * SQL function does the work (sql/functions/orchestrator.sql).  returnUrl must
  * lead to an origin on the tenant's allow-list: it is refused otherwise,
  * never replaced.  The link page shows state on GET and HEAD and consumes
  * the token only on POST, because mail scanners fetch links.

@@ -3,7 +3,7 @@
  * public JSON endpoints POST /portal/v1/{app_public_id}/login/code and
  * /login/verify with their CORS policy, the backend's ticket exchange POST
  * /login-ticket, and the small pure parsers they and the hosted page
- * (portal_page.h) share.  The database calls are in sql/009_portal.sql.
+ * (portal_page.h) share.  The database calls are in sql/functions/portal.sql.
  */
 #ifndef CV_PORTAL_H
 #define CV_PORTAL_H

@@ -1,7 +1,7 @@
 /*
  * verification.h - the three endpoints of the Contact Verification API
  * (README "API"): send a code, verify it, issue a contact auth token.  Each
- * validates its fields, then makes one database call (sql/001_init.sql).
+ * validates its fields, then makes one database call (sql/functions/api.sql).
  * A handler: the codes themselves are lib/codes.c's.
  */
 #ifndef CV_VERIFICATION_H

@@ -4,7 +4,7 @@
  * language by locale (see templates.h).  The built-in texts are the
  * defaults every user app gets; an app's own templates (cv.templates) use
  * the same placeholders and are checked here by cvctl before they are
- * stored, with sql/004_templates.sql as the last line of defence.
+ * stored, with the CHECKs of sql/migrations/004_templates.sql as the last line of defence.
  */
 #include "config.h"
 

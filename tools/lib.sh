@@ -226,7 +226,7 @@ cv_copy_bins() {
 # cv_write_config BASE-URL CODE-SECRET [SMTP-URL]: write $CV_STATE/cv.conf,
 # readable by root and the service user's group only (the programs refuse a
 # world-readable file).  Replaced atomically: running programs may read it.
-# The responders connect as cv_app, the mailer as cv_mailer (sql/014); cvctl
+# The responders connect as cv_app, the mailer as cv_mailer (sql/functions/privileges.sql); cvctl
 # takes its own connection string (tools/cvctl: cv_admin), never this file's.
 # $CV_TRUSTED_PROXIES, when set, becomes trusted_proxies.
 cv_write_config() {

@@ -243,7 +243,7 @@ def db():
 
 def role_dsn(role):
     """CV_PG_DSN as another role: the stack's cluster trusts its socket, so
-    a test can be any of the programs' roles (sql/014: cv_app, cv_mailer,
+    a test can be any of the programs' roles (sql/functions/privileges.sql: cv_app, cv_mailer,
     cv_admin)."""
     return re.sub(r"\buser=\S+", f"user={role}", env("CV_PG_DSN"))
 

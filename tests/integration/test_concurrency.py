@@ -1,4 +1,4 @@
-"""Sends and verifies of one contact in parallel (sql/008's lock order): no
+"""Sends and verifies of one contact in parallel (the lock order of sql/functions/codes.sql): no
 deadlock, so never a 500, whatever interleaving."""
 import concurrent.futures
 
@@ -28,7 +28,7 @@ def test_parallel_sends_and_verifies_of_one_contact_never_deadlock():
 def test_portal_link_click_waits_for_the_contact_before_taking_its_code():
     """A send holds the contact, then marks its live code used.  A click on
     the portal link must wait for the contact before it takes the code, or
-    the two deadlock and one answers 500 (sql/012).  The send is played by
+    the two deadlock and one answers 500 (cv.portal_verify, sql/functions/portal.sql).  The send is played by
     a transaction of our own, so the order is checked, not hoped for."""
     account = portal_account()
     contact = account.add_contact()

@@ -42,7 +42,7 @@ class Run:
 def cvctl(*args, database="cv_admin", extra_env=None, stdin=None):
     """Runs $CV_BIN_DIR/cvctl (as root, like an administrator) with the
     test database as --database's default (CV_DATABASE), connecting as the
-    administrator's role cv_admin (sql/014) or as role database ("postgres",
+    administrator's role cv_admin (sql/functions/privileges.sql) or as role database ("postgres",
     the schema's owner, for migrate), or without CV_DATABASE when database
     is False; and CV_CONFIG."""
     run_env = {"PATH": "/usr/bin:/bin", "CV_CONFIG": env("CV_CONFIG")}
@@ -731,7 +731,7 @@ def test_cvctl_outbox_shows_counts_age_and_failures():
 
 def test_cvctl_connects_by_its_own_connection_string_never_the_configurations():
     """The configuration's database is the responders' role, which may not
-    administer anything (sql/014): cvctl takes --database, else
+    administer anything (sql/functions/privileges.sql): cvctl takes --database, else
     CV_DATABASE, else libpq's environment (PGHOST, PGUSER, ...)."""
     account, _, _ = new_account()
     dsn = dict(kv.split("=", 1) for kv in role_dsn("cv_admin").split())

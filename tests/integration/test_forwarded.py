@@ -3,7 +3,7 @@ REMOTE_ADDR, or, when that is a trusted proxy (trusted_proxies; the test
 stack trusts 127.0.0.1), the right-most X-Forwarded-For hop that is not one;
 IPv6 per /64; a malformed hop read on the way there makes the header count
 for nothing (REMOTE_ADDR), hops left of the client are not read at all.
-Seen here in the name of the verify-per-address bucket (sql/006) through
+Seen here in the name of the verify-per-address bucket (cv.verify_limits, sql/functions/limits.sql) through
 nginx, and with other configurations through the CGI program; the README's
 table of examples is checked row by row."""
 import os

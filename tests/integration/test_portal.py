@@ -195,7 +195,7 @@ def test_portal_code_time_does_not_reveal_contacts():
 
 def test_portal_verify_time_does_not_reveal_contacts():
     """login/verify, the portal's public verify, takes as long for an address
-    of no contact as for a contact's wrong code (sql/018's decoy): 300
+    of no contact as for a contact's wrong code (cv.check_code_decoy, sql/functions/codes.sql): 300
     interleaved pairs, as test_verify_time_does_not_reveal_contacts (before
     the decoy: +0.23-0.53 ms, the contact slower in up to 80 % of pairs)."""
     account = portal_account(limits=NO_LIMITS)

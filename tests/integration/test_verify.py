@@ -366,7 +366,7 @@ def assert_timing_alike(what, pairs):
 
 def test_verify_time_does_not_reveal_contacts():
     """A contact's address with a wrong code and an address of no contact
-    take the same time (sql/017's decoy): 300 interleaved pairs, each of
+    take the same time (cv.check_code_decoy, sql/functions/codes.sql): 300 interleaved pairs, each of
     the 60 + 60 addresses tried 5 times (as a guesser would), each
     contact with a live code.  The figures are printed; the contact is
     slower in fewer than 3 of 4 pairs and the median of the pairs'
