@@ -43,7 +43,7 @@
 	enum tag##_col { NAME##_COLUMNS(CV_DB_ENUMERATOR, NAME##_COL_) NAME##_COL__MAX };
 #define CV_DB_CONTRACT(tag, NAME) CV_DB_PARAM_ENUM(tag, NAME) CV_DB_COLUMN_ENUM(tag, NAME)
 
-/* A result code of lib/error.c's table and, for CV_ERR_TOO_MANY_ATTEMPTS,
+/* A result code of lib/errors.def's table and, for CV_ERR_TOO_MANY_ATTEMPTS,
  * the seconds to wait: what most of the functions answer. */
 #define CV_RESULT_COLUMNS(X, p) X(p, RESULT) X(p, RETRY_AFTER)
 
@@ -258,7 +258,8 @@ const char *cv_db_value(const PGresult *res, int row, int col);
 
 /*
  * The error of the numeric result in column result_col of a one-row result
- * (lib/error.c's code; CV_ERR_INTERNAL when there is no row or it is NULL).
+ * (a code of lib/errors.def; CV_ERR_INTERNAL when there is no row or it is
+ * NULL).
  */
 enum cv_err cv_db_result(const PGresult *res, int result_col);
 

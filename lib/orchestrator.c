@@ -228,20 +228,22 @@ cv_uo_send(const struct cv_conf *conf, struct cv_request *req, struct cv_reply *
 	params[CV_UO_SEND_PARAM_REQUEST_ID] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_SEND, params, &err)) == NULL)
 		goto out;
-	switch (atoi(PQgetvalue(res, 0, CV_UO_SEND_COL_RESULT))) {
-	case 0:
+	/* A result of lib/errors.def's table; any other is an internal error
+	 * (cv_db_result), never a misleading answer. */
+	switch (err = cv_db_result_wait(res, CV_UO_SEND_COL_RESULT, CV_UO_SEND_COL_RETRY_AFTER,
+	                                &reply->retry_after)) {
+	case CV_OK:
 		err = success(req, reply, "Verification code sent.");
 		break;
-	case 16:
-		err = CV_ERR_ALREADY_VERIFIED;
-		break;
-	case 1029:
-		reply->retry_after = atoi(PQgetvalue(res, 0, CV_UO_SEND_COL_RETRY_AFTER));
-		err = CV_ERR_TOO_MANY_ATTEMPTS;
-		break;
-	default:   /* 14: the tenant's account has no user app to send as */
+	case CV_ERR_USER_APP_NOT_FOUND:   /* the tenant's account has no user app to send as */
 		reply->description = "The tenant has no user app to send the email.";
 		err = CV_ERR_INVALID_INPUT;
+		break;
+	case CV_ERR_ALREADY_VERIFIED:
+	case CV_ERR_TOO_MANY_ATTEMPTS:
+		break;
+	default:
+		err = CV_ERR_INTERNAL;
 		break;
 	}
 out:
@@ -276,22 +278,18 @@ cv_uo_verify(const struct cv_conf *conf, struct cv_request *req, struct cv_reply
 	params[CV_UO_VERIFY_PARAM_REQUEST_ID] = req->request_id;
 	if ((res = cv_db_exec(CV_STMT_UO_VERIFY, params, &err)) == NULL)
 		return err;
-	switch (atoi(PQgetvalue(res, 0, CV_UO_VERIFY_COL_RESULT))) {
-	case 0:
+	switch (err = cv_db_result_wait(res, CV_UO_VERIFY_COL_RESULT, CV_UO_VERIFY_COL_RETRY_AFTER,
+	                                &reply->retry_after)) {
+	case CV_OK:
 		err = success(req, reply, "Email verified.");
 		break;
-	case 1029:
-		reply->retry_after = atoi(PQgetvalue(res, 0, CV_UO_VERIFY_COL_RETRY_AFTER));
-		err = CV_ERR_TOO_MANY_ATTEMPTS;
-		break;
-	case 14:
-		err = CV_ERR_NOT_REGISTERED;
-		break;
-	case 16:
-		err = CV_ERR_ALREADY_VERIFIED;
+	case CV_ERR_TOO_MANY_ATTEMPTS:
+	case CV_ERR_NOT_REGISTERED:
+	case CV_ERR_CODE_INVALID:
+	case CV_ERR_ALREADY_VERIFIED:
 		break;
 	default:
-		err = CV_ERR_CODE_INVALID;
+		err = CV_ERR_INTERNAL;
 		break;
 	}
 	PQclear(res);

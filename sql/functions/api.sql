@@ -3,7 +3,8 @@
 -- once per request by its responder (cgi-bin/send.c, verify.c,
 -- auth-token.c, login-ticket.c through lib/).  Each authenticates the bearer
 -- credential from the client address (auth.sql's cv.authenticate_from) and
--- answers a result code the responder maps to its HTTP answer (lib/error.c):
+-- answers a result code the responder maps to its HTTP answer (a row of
+-- lib/errors.def, named by a "-- CV_ERR_<NAME>" comment where it is set):
 -- 0 success, 1001 unknown or revoked credential, 3000 expired, 7002 account
 -- inactive, 1029 a limit (with retry_after seconds), and the endpoint's own.
 
@@ -36,17 +37,17 @@ BEGIN
 	 WHERE c.account_id = auth.account_id AND lower(c.email) = lower(p_email)
 	   FOR UPDATE;
 	IF NOT FOUND THEN
-		result := 55031;
+		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
 	END IF;
 	SELECT * INTO app FROM cv.user_apps u WHERE u.account_id = auth.account_id;
 	IF NOT FOUND THEN
-		result := 55032;
+		result := 55032;  -- CV_ERR_USER_APP_NOT_FOUND
 		RETURN;
 	END IF;
 	retry_after := cv.send_wait(ct.id, 'login', app.resend_cooldown);
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
 	PERFORM cv.queue_code(auth.account_id, ct, app, 'login', app.login_ttl, p_code_hashes,
@@ -84,15 +85,15 @@ BEGIN
 	END IF;
 	PERFORM 1 FROM cv.user_apps u WHERE u.account_id = auth.account_id;
 	IF NOT FOUND THEN
-		result := 55032;
+		result := 55032;  -- CV_ERR_USER_APP_NOT_FOUND
 		RETURN;
 	END IF;
 	retry_after := cv.verify_limits(auth.account_id, p_email, p_ip);
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
-	result := 13010;
+	result := 13010;  -- CV_ERR_PASSCODE_NOT_FOUND
 	SELECT c.id, c.uuid INTO ct FROM cv.contacts c
 	 WHERE c.account_id = auth.account_id AND lower(c.email) = lower(p_email);
 	IF ct.id IS NULL THEN
@@ -145,12 +146,12 @@ BEGIN
 	SELECT * INTO ct FROM cv.contacts c
 	 WHERE c.uuid = p_contact_uuid AND c.account_id = auth.account_id;
 	IF NOT FOUND THEN
-		result := 55031;
+		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
 	END IF;
 	SELECT * INTO acc FROM cv.accounts a WHERE a.id = auth.account_id;
 	IF acc.token_secret IS NULL OR octet_length(acc.token_secret) < 32 THEN
-		result := 1053;
+		result := 1053;  -- CV_ERR_ACCOUNT_SECRET
 		RETURN;
 	END IF;
 	-- The event is the only write, an audit record: no wait for the WAL
@@ -199,7 +200,7 @@ BEGIN
 	   AND lt.used_at IS NULL AND lt.expires_at > now()
 	RETURNING * INTO t;
 	IF t.id IS NULL THEN
-		result := 1410;
+		result := 1410;  -- CV_ERR_TICKET_INVALID
 		RETURN;
 	END IF;
 	SELECT a.result, a.account_uuid, a.token_secret, a.token_ttl, a.contact_uuid, a.email,

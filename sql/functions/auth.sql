@@ -21,7 +21,7 @@ BEGIN
 		parts := string_to_array(p_key_hash, ':');
 		IF array_length(parts, 1) <> 3 OR parts[2] !~ '^[0-9]{1,18}$'
 		   OR parts[3] !~ '^[0-9]{1,18}$' THEN
-			result := 1001;
+			result := 1001;  -- CV_ERR_UNAUTHENTICATED
 			RETURN;
 		END IF;
 		SELECT a.id, a.status, NULL::timestamptz AS expires_at, c.revoked_at INTO k
@@ -35,15 +35,15 @@ BEGIN
 		  FROM cv.api_keys ak JOIN cv.accounts a ON a.id = ak.account_id
 		 WHERE ak.key_hash = decode(p_key_hash, 'hex');
 	ELSE
-		result := 1001;
+		result := 1001;  -- CV_ERR_UNAUTHENTICATED
 		RETURN;
 	END IF;
 	IF k.id IS NULL OR k.revoked_at IS NOT NULL THEN
-		result := 1001;
+		result := 1001;  -- CV_ERR_UNAUTHENTICATED
 	ELSIF k.expires_at IS NOT NULL AND k.expires_at <= now() THEN
-		result := 3000;
+		result := 3000;  -- CV_ERR_TOKEN_EXPIRED
 	ELSIF k.status <> 'active' THEN
-		result := 7002;
+		result := 7002;  -- CV_ERR_ACCOUNT_INACTIVE
 	ELSE
 		result := 0;
 		account_id := k.id;
@@ -70,13 +70,13 @@ BEGIN
 	auth := cv.authenticate(p_key_hash);
 	result := auth.result;
 	account_id := auth.account_id;
-	IF auth.result = 1001 THEN
+	IF auth.result = 1001 THEN  -- CV_ERR_UNAUTHENTICATED
 		retry_after := cv.auth_failed(p_addr);
 	ELSE
 		retry_after := cv.auth_blocked(p_addr);
 	END IF;
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		account_id := NULL;
 	END IF;
 END

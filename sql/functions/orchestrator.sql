@@ -4,8 +4,9 @@
 -- /v4/Users/VerificationCode and /VerifyEmail/Resend (cv.uo_send), the code
 -- check of /v4/Users/Verification (cv.uo_verify) and the link
 -- /v4/Users/VerifyEmail (cv.uo_link_state for GET and HEAD,
--- cv.uo_link_consume for POST).  Their result codes are this dialect's own
--- (14, 15, 16), mapped to its error bodies in lib/orchestrator.c.  No
+-- cv.uo_link_consume for POST).  Their result codes are rows of
+-- lib/errors.def like every function's (1014 E400_14, 1015 E400_15, 1016
+-- E400_16), which lib/response.c answers in this dialect's bodies.  No
 -- decoy at verify: the documented answers tell an unregistered address
 -- (E400_14) and a verified one (E400_16) apart anyway.
 
@@ -37,7 +38,7 @@ $$;
 -- for a new contact, then CODE_SENT 5001).  The link is p_public_url ||
 -- '/v4/Users/VerifyEmail?token=' and leads back to p_return_url once used.
 -- p_sealed, p_code_hashes and p_link_hash as for codes.sql's
--- cv.queue_code.  result: 0; 14 the account has no user app; 16 the address
+-- cv.queue_code.  result: 0; 55032 the account has no user app; 1016 the address
 -- is verified already; 1029 the resend cooldown or the sends per hour
 -- (retry_after).
 CREATE OR REPLACE FUNCTION cv.uo_send(p_tenant bigint, p_email text, p_return_url text,
@@ -54,7 +55,7 @@ BEGIN
 	SELECT t.account_id INTO acc FROM cv.tenants t WHERE t.id = p_tenant;
 	SELECT * INTO app FROM cv.user_apps u WHERE u.account_id = acc;
 	IF NOT FOUND THEN
-		result := 14;
+		result := 55032;  -- CV_ERR_USER_APP_NOT_FOUND
 		RETURN;
 	END IF;
 	SELECT * INTO ct FROM cv.contacts c
@@ -69,12 +70,12 @@ BEGIN
 		PERFORM cv.log_event(acc, ct.id, 4003, p_source, p_request, '{}');
 	END IF;
 	IF ct.email_verified THEN
-		result := 16;
+		result := 1016;  -- CV_ERR_ALREADY_VERIFIED
 		RETURN;
 	END IF;
 	retry_after := cv.send_wait(ct.id, 'verify_email', app.resend_cooldown);
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
 	PERFORM cv.queue_code(acc, ct, app, 'verify_email', app.verify_ttl, p_code_hashes,
@@ -105,8 +106,8 @@ $$;
 
 -- POST /v4/Users/Verification: p_code_hash against the live registration
 -- code of p_email (codes.sql's cv.check_code), counted against the verify
--- limits first.  result: 0; 14 not registered; 15 invalid (wrong, expired,
--- used, replaced, burned); 16 already verified; 1029 a verify limit
+-- limits first.  result: 0; 1014 not registered; 1015 invalid (wrong,
+-- expired, used, replaced, burned); 1016 already verified; 1029 a verify limit
 -- (retry_after).
 CREATE OR REPLACE FUNCTION cv.uo_verify(p_tenant bigint, p_email text, p_code_hash text,
                                         p_ip text, p_source text, p_request text,
@@ -120,7 +121,7 @@ BEGIN
 	SELECT t.account_id INTO acc FROM cv.tenants t WHERE t.id = p_tenant;
 	retry_after := cv.verify_limits(acc, p_email, p_ip);
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
 	SELECT * INTO ct FROM cv.contacts c
@@ -128,16 +129,16 @@ BEGIN
 	PERFORM cv.log_event(acc, ct.id, 4000, p_source, p_request,
 	                     jsonb_build_object('found', ct.id IS NOT NULL));
 	IF ct.id IS NULL THEN
-		result := 14;
+		result := 1014;  -- CV_ERR_NOT_REGISTERED
 		RETURN;
 	END IF;
 	IF ct.email_verified THEN
-		result := 16;
+		result := 1016;  -- CV_ERR_ALREADY_VERIFIED
 		RETURN;
 	END IF;
 	pc_id := cv.check_code(acc, ct.id, 'verify_email', p_code_hash, p_source, p_request);
 	IF pc_id IS NULL THEN
-		result := 15;
+		result := 1015;  -- CV_ERR_CODE_INVALID
 		RETURN;
 	END IF;
 	PERFORM cv.uo_mark_verified(ct.id, pc_id, 'code', p_source, p_request);

@@ -40,8 +40,8 @@ $$;
 CREATE OR REPLACE FUNCTION cv.portal_gate(p_app cv.user_apps, p_origin text)
 RETURNS integer
 LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT CASE WHEN p_app.id IS NULL THEN 1404
-	            WHEN p_origin IS NOT NULL AND NOT p_origin = ANY (p_app.allowed_origins) THEN 1403
+	SELECT CASE WHEN p_app.id IS NULL THEN 1404  -- CV_ERR_NOT_FOUND
+	            WHEN p_origin IS NOT NULL AND NOT p_origin = ANY (p_app.allowed_origins) THEN 1403  -- CV_ERR_ORIGIN_REFUSED
 	            ELSE 0 END;
 $$;
 
@@ -143,7 +143,7 @@ BEGIN
 		                       app.resend_cooldown) END,
 		cv.rate_take('portal-send:' || acc.id || ':' || v_email, acc.sends_per_hour, 3600));
 	IF retry_after IS NOT NULL THEN
-		result := 1029;
+		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
 	result := 0;
@@ -218,13 +218,13 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO acc FROM cv.accounts a WHERE a.id = app.account_id;
-	result := 13010;
+	result := 13010;  -- CV_ERR_PASSCODE_NOT_FOUND
 	IF p_link_hash IS NOT NULL THEN
 		-- A link token is 256 random bits: only the client address limit.
 		retry_after := cv.rate_take('verify-ip:' || acc.id || ':' || COALESCE(p_ip, ''),
 		                            acc.verifies_per_ip, 3600);
 		IF retry_after IS NOT NULL THEN
-			result := 1029;
+			result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 			RETURN;
 		END IF;
 		-- The contact before its code (the lock order of codes.sql).
@@ -246,7 +246,7 @@ BEGIN
 	ELSE
 		retry_after := cv.verify_limits(acc.id, p_email, p_ip);
 		IF retry_after IS NOT NULL THEN
-			result := 1029;
+			result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 			RETURN;
 		END IF;
 		SELECT c.id INTO v_contact FROM cv.contacts c

@@ -3,10 +3,14 @@
  * out in nginx.conf.example (return lines of its /.cv-error/ pages) and
  * apache.conf.example (ErrorDocument lines), are exactly what a responder
  * writes for the same error in the same dialect (lib/response.c, from
- * lib/error.c's table): the error of a status is the row with that status
+ * lib/errors.def's table): the error of a status is the row with that status
  * and code 1000 + status (400: 1400 Bad request.).  So neither file can
- * drift from the table or from the other.  Also: every status nginx sends
- * to an error page has a page in each dialect it may come from.
+ * drift from the table or from the other.  Since each body is compared
+ * whole, every code a body holds is the code of a row of lib/errors.def;
+ * check_codes says so directly too: each 4- or 5-digit "code" of either file
+ * is a row (the Users Orchestrator's bodies carry its code strings, the
+ * legacy dialect's the HTTP status).  Also: every status nginx sends to an
+ * error page has a page in each dialect it may come from.
  */
 #include "config.h"
 
@@ -315,6 +319,30 @@ check_apache(const char *conf)
 	CHECK("apache has error documents", found >= 20);
 }
 
+/* Every "code":N (or \"code\":N) of conf with N >= 1000 is a row of
+ * lib/errors.def. */
+static void
+check_codes(const char *conf, const char *file)
+{
+	const char *p;
+	char name[128];
+	int code, found = 0;
+
+	for (p = conf; (p = strstr(p, "code")) != NULL; p += 4) {
+		const char *q = p + 4;
+
+		if (*q == '\\')
+			q++;
+		if (*q != '"' || q[1] != ':' || sscanf(q + 2, "%d", &code) != 1 || code < 1000)
+			continue;
+		found++;
+		snprintf(name, sizeof(name), "%s: code %d is a row of lib/errors.def", file, code);
+		CHECK(name, cv_err_info(cv_err_from_code(code))->code == code);
+	}
+	snprintf(name, sizeof(name), "%s has codes", file);
+	CHECK(name, found >= 8);
+}
+
 int
 main(void)
 {
@@ -329,11 +357,14 @@ main(void)
 	CHECK("nginx.conf.example read", nginx != NULL);
 	CHECK("apache.conf.example read", apache != NULL);
 	if (nginx != NULL) {
+		check_codes(nginx, "nginx.conf.example");
 		check_nginx(nginx);
 		check_nginx_coverage(nginx);
 	}
-	if (apache != NULL)
+	if (apache != NULL) {
+		check_codes(apache, "apache.conf.example");
 		check_apache(apache);
+	}
 	free(nginx);
 	free(apache);
 	return unit_done();
