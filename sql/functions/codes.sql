@@ -24,8 +24,9 @@
 -- 'verify_email'), living p_ttl seconds, and queues its mail; returns the
 -- passcode id.  p_code_hashes[i] is the hex HMAC of the first
 -- code_min - 1 + i digits of the code (so the user app's code length,
--- code_min to 10, is chosen here without a second round trip), p_sealed the hex of the sealed "<10 code
--- digits><link token>", p_link_base the non-secret start of the link.
+-- code_min to 10, is chosen here without a second round trip), p_sealed
+-- the hex of the sealed "<10 code digits><link token>", p_link_base the
+-- non-secret start of the link.
 -- Every earlier unused code of the purpose is replaced: marked used and
 -- replaced (the link page says "replaced"); its mail, if still queued, is
 -- not touched here but dropped by the mailer when it claims it
