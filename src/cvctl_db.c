@@ -61,8 +61,7 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	    "  pg_catalog.now() + pg_catalog.make_interval(secs => $4::integer))"
 	    " RETURNING id", SHAPE(ST_API_KEY_ADD), 1},
 	[ST_API_KEY_LIST] = {
-	    "SELECT k.id, k.name, CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'"
-	    "  WHEN k.expires_at <= pg_catalog.now() THEN 'expired' ELSE 'active' END AS state,"
+	    "SELECT k.id, k.name, cv.credential_state(k.revoked_at, k.expires_at) AS state,"
 	    " " TS("k.created_at") " AS created, " TS("k.expires_at") " AS expires,"
 	    " " TS("k.revoked_at") " AS revoked"
 	    " FROM cv.api_keys k WHERE k.account_id = $1::bigint ORDER BY k.id",

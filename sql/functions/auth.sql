@@ -1,9 +1,22 @@
 -- auth.sql - who is calling: the account behind an API key or an OAuth
--- access token (cv.authenticate), the same from a client address whose
+-- access token (cv.authenticate, by cv.credential_state, which cvctl
+-- shows), the same from a client address whose
 -- failed authentications are limited (cv.authenticate_from, on top of
 -- limits.sql's cv.auth_failed and cv.auth_blocked), and the read-only part
 -- of POST /oauth/token (cv.oauth_client).  Every endpoint authenticated by a
 -- bearer credential starts with cv.authenticate_from.
+
+-- The state of an API key or an OAuth client's access token: 'revoked'
+-- (revoked_at set), else 'expired' (expires_at reached on the database
+-- clock; NULL never expires), else 'active'.  The one statement of these
+-- rules: cv.authenticate decides by it, and cvctl's "api-key list" shows it.
+CREATE OR REPLACE FUNCTION cv.credential_state(p_revoked_at timestamptz, p_expires_at timestamptz)
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN p_revoked_at IS NOT NULL THEN 'revoked'
+	            WHEN p_expires_at <= now() THEN 'expired'
+	            ELSE 'active' END
+$$;
 
 -- The account behind a bearer credential.  p_key_hash is either the hex
 -- SHA-256 of an API key, or "oauth:<client_id>:<exp>" for an access token
@@ -15,6 +28,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 DECLARE
 	k record;
 	parts text[];
+	state text;
 BEGIN
 	account_id := NULL;
 	IF p_key_hash LIKE 'oauth:%' THEN
@@ -38,9 +52,10 @@ BEGIN
 		result := 1001;  -- CV_ERR_UNAUTHENTICATED
 		RETURN;
 	END IF;
-	IF k.id IS NULL OR k.revoked_at IS NOT NULL THEN
+	state := cv.credential_state(k.revoked_at, k.expires_at);
+	IF k.id IS NULL OR state = 'revoked' THEN
 		result := 1001;  -- CV_ERR_UNAUTHENTICATED
-	ELSIF k.expires_at IS NOT NULL AND k.expires_at <= now() THEN
+	ELSIF state = 'expired' THEN
 		result := 3000;  -- CV_ERR_TOKEN_EXPIRED
 	ELSIF k.status <> 'active' THEN
 		result := 7002;  -- CV_ERR_ACCOUNT_INACTIVE

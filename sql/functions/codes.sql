@@ -22,10 +22,11 @@
 
 -- Stores the new passcode of p_contact for p_purpose ('login' or
 -- 'verify_email'), living p_ttl seconds, and queues its mail; returns the
--- passcode id.  p_code_hashes[i] is the hex HMAC of the first 5 + i digits
--- of the code (so the user app's code length, 6 to 10, is chosen here
--- without a second round trip), p_sealed the hex of the sealed "<10 code
--- digits><link token>", p_link_base the non-secret start of the link.
+-- passcode id.  p_code_hashes[i] is the hex HMAC of the first
+-- code_min - 1 + i digits of the code (so the user app's code length,
+-- code_min to 10, is chosen here without a second round trip), p_sealed
+-- the hex of the sealed "<10 code digits><link token>", p_link_base the
+-- non-secret start of the link.
 -- Every earlier unused code of the purpose is replaced: marked used and
 -- replaced (the link page says "replaced"); its mail, if still queued, is
 -- not touched here but dropped by the mailer when it claims it
@@ -41,13 +42,19 @@ DECLARE
 	pc_id bigint;
 	pc_expires timestamptz := now() + make_interval(secs => p_ttl);
 	ob_id bigint;
+	-- The shortest code, lib/codes.h's CV_CODE_MIN: the length of the code
+	-- p_code_hashes[1] hashes.  The bounds CV_CODE_MIN..CV_CODE_MAX are also
+	-- the CHECK and DEFAULT of cv.user_apps.code_length and
+	-- cv.outbox.code_length (migrations 001 and 005);
+	-- tests/integration/test_code_length.py holds them all to lib/codes.h.
+	code_min CONSTANT integer := 6;
 BEGIN
 	-- The mail of a replaced code, if still queued, is dropped by the
 	-- mailer when it claims it (cv.outbox_claim: superseded).
 	UPDATE cv.passcodes p SET used_at = now(), replaced = true
 	 WHERE p.contact_id = p_contact.id AND p.purpose = p_purpose AND p.used_at IS NULL;
 	INSERT INTO cv.passcodes (contact_id, purpose, code_hash, link_hash, expires_at, return_url)
-	VALUES (p_contact.id, p_purpose, decode(p_code_hashes[p_app.code_length - 5], 'hex'),
+	VALUES (p_contact.id, p_purpose, decode(p_code_hashes[p_app.code_length - code_min + 1], 'hex'),
 	        decode(p_link_hash, 'hex'), pc_expires, p_return_url)
 	RETURNING id INTO pc_id;
 	INSERT INTO cv.outbox (account_id, contact_id, passcode_id, purpose, to_email, sealed,

@@ -47,7 +47,7 @@ DECLARE
 	-- ... and from the mailer; what src/cvctl_db.c calls.
 	mailer_functions CONSTANT text[] := ARRAY[
 		'outbox_claim', 'outbox_record', 'outbox_template', 'housekeeping'];
-	admin_functions CONSTANT text[] := ARRAY['template_for'];
+	admin_functions CONSTANT text[] := ARRAY['template_for', 'credential_state'];
 	logins CONSTANT text := 'PUBLIC, cv_app, cv_mailer, cv_admin';
 	self CONSTANT regprocedure := 'cv.apply_privileges()'::regprocedure;
 	r record;

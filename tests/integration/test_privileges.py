@@ -25,7 +25,7 @@ FUNCTIONS = {
                "uo_link_consume", "portal_app", "portal_send", "portal_verify",
                "api_login_ticket"},
     "cv_mailer": {"outbox_claim", "outbox_record", "outbox_template", "housekeeping"},
-    "cv_admin": {"template_for"},
+    "cv_admin": {"template_for", "credential_state"},
 }
 # The statements of lib/db.c the mailer runs; the responders run the others.
 MAILER_STATEMENTS = {"OUTBOX_CLAIM", "OUTBOX_RECORD", "OUTBOX_TEMPLATE", "HOUSEKEEPING"}
