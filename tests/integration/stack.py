@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import tempfile
 import time
@@ -940,3 +941,25 @@ def scan_database(needles, digits=False):
             if query_one(sql, (param,))[0] > 0:
                 found[needle].append(f"{schema}.{table}.{column}")
     return found
+
+
+def exchange_raw(url, data):
+    """Sends the bytes data on a new connection to url's host and port and
+    returns all the server answered until it closed (it may close early:
+    what it sent before counts)."""
+    parts = urllib.parse.urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=15) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+    return answer

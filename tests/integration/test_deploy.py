@@ -12,10 +12,9 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import urllib.parse
 
-from stack import (API, auth_token, compact, expect, mail_code, new_api_key, request,
+from stack import (API, exchange_raw, auth_token, compact, expect, mail_code, new_api_key, request,
                    send, setup, verify, wait_for_mail)
 from test_oauth import add_client
 from test_orchestrator import V4, VERIFY, LINK, assert_v4, contact_row, link_token, tenant
@@ -48,21 +47,7 @@ def assert_envelope(resp, status, body):
 def raw_request(url, head, body=b""):
     """Sends head (and body) on a new connection to url and returns
     (status, headers, body) of the answer; the server may close early."""
-    parts = urllib.parse.urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=15) as s:
-        try:
-            s.sendall(head.encode() + body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            data += chunk
+    data = exchange_raw(url, head.encode() + body)
     head_bytes, _, rest = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}

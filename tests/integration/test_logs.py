@@ -13,11 +13,10 @@ without query).  Mode "apache": the Apaches run, and the stack's mailer
 delivers the mails."""
 import os
 import re
-import socket
 import urllib.parse
 
 from mailers import wait_until
-from stack import API, env, send, text_part, wait_for_mail
+from stack import API, env, exchange_raw, send, text_part, wait_for_mail
 from test_nginx_answers import socket_gone
 from test_orchestrator import V4, tenant
 from test_portal import api, portal_account
@@ -38,21 +37,7 @@ def log_dir():
 def raw(url, data):
     """Sends data on a new connection; returns the answer's X-Request-Id
     (None when there is none) after checking that an answer came."""
-    parts = urllib.parse.urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=15) as s:
-        try:
-            s.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        answer = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            answer += chunk
+    answer = exchange_raw(url, data)
     head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
     assert re.match(r"HTTP/1\.[01] \d{3}", head), f"no answer to {data[:120]!r}: {answer[:200]!r}"
     m = re.search(r"(?im)^X-Request-Id: *(\S+)", head)
