@@ -22,7 +22,8 @@
 /* clang-format off */
 #define TOKEN_COLUMNS                                                                             \
 	"result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified,"     \
-	" pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint AS now_epoch, retry_after"
+	" pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint AS now_epoch, retry_after,"  \
+	" key_kid, key_alg, key_sealed"
 
 /* The app's columns of every portal statement (CV_PORTAL_COLUMNS after the
  * result's). */
@@ -95,6 +96,8 @@ static const struct cv_db_statement statements[CV_STMT__MAX] = {
 	    " FROM cv.api_login_ticket($1, $2, $3, $4)", SHAPE(CV_LOGIN_TICKET), 0},
 	[CV_STMT_HOUSEKEEPING] = {"housekeeping",
 	    "SELECT counters, tickets FROM cv.housekeeping()", SHAPE(CV_HOUSEKEEPING), 1},
+	[CV_STMT_ACCOUNT_JWKS] = {"account_jwks",
+	    "SELECT found, jwks FROM cv.account_jwks($1::uuid)", SHAPE(CV_ACCOUNT_JWKS), 1},
 };
 /* clang-format on */
 

@@ -64,7 +64,8 @@ CV_DB_CONTRACT(cv_verify, CV_VERIFY)
  * of auth-token and of the login-ticket exchange. */
 #define CV_CONTACT_TOKEN_COLUMNS(X, p)                                                            \
 	X(p, RESULT) X(p, ACCOUNT_UUID) X(p, TOKEN_SECRET) X(p, TOKEN_TTL) X(p, CONTACT_UUID)      \
-	X(p, EMAIL) X(p, EMAIL_VERIFIED) X(p, NOW_EPOCH) X(p, RETRY_AFTER)
+	X(p, EMAIL) X(p, EMAIL_VERIFIED) X(p, NOW_EPOCH) X(p, RETRY_AFTER) X(p, KEY_KID)          \
+	X(p, KEY_ALG) X(p, KEY_SEALED)
 CV_DB_COLUMN_ENUM(cv_contact_token, CV_CONTACT_TOKEN)
 
 /* cv.api_auth_token */
@@ -185,6 +186,11 @@ CV_DB_CONTRACT(cv_login_ticket, CV_LOGIN_TICKET)
 #define CV_HOUSEKEEPING_PARAMS(X, p)
 #define CV_HOUSEKEEPING_COLUMNS(X, p) X(p, COUNTERS) X(p, TICKETS)
 CV_DB_CONTRACT(cv_housekeeping, CV_HOUSEKEEPING)
+
+/* cv.account_jwks */
+#define CV_ACCOUNT_JWKS_PARAMS(X, p)  X(p, ACCOUNT_UUID)
+#define CV_ACCOUNT_JWKS_COLUMNS(X, p) X(p, FOUND) X(p, JWKS)
+CV_DB_CONTRACT(cv_account_jwks, CV_ACCOUNT_JWKS)
 /* clang-format on */
 
 enum cv_stmt {
@@ -208,6 +214,7 @@ enum cv_stmt {
 	CV_STMT_PORTAL_VERIFY,
 	CV_STMT_LOGIN_TICKET,
 	CV_STMT_HOUSEKEEPING,
+	CV_STMT_ACCOUNT_JWKS,
 	CV_STMT__MAX
 };
 

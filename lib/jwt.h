@@ -1,5 +1,7 @@
 /*
- * jwt.h - HS256 JSON Web Tokens (RFC 7519, JWS compact form of RFC 7515).
+ * jwt.h - JSON Web Tokens (RFC 7519, JWS compact form of RFC 7515): HS256
+ * under a secret, and HS256, ES256 (P-256, RFC 7518 3.4) and EdDSA
+ * (Ed25519, RFC 8037) under a signing key with a kid, all on OpenSSL's EVP.
  */
 #ifndef CV_JWT_H
 #define CV_JWT_H
@@ -7,6 +9,7 @@
 #include <stddef.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 /* Base64url length of an HS256 signature; the longest token accepted. */
 #define CV_JWT_SIG_LEN 43
@@ -41,5 +44,45 @@ char *cv_jwt_sign(const void *key, size_t keylen, const char *typ, const char *c
  */
 struct json_object *cv_jwt_verify(const void *key, size_t keylen, const char *typ,
                                   const char *token, size_t len);
+
+/* The algorithms of signing keys; the names are RFC 7518's "alg" values. */
+enum cv_jwt_alg { CV_JWT_HS256, CV_JWT_ES256, CV_JWT_EDDSA, CV_JWT_ALG__MAX };
+
+/* Base64url length of an ES256 or EdDSA signature (64 bytes). */
+#define CV_JWT_SIG_MAX 86
+#define CV_JWT_KID_MAX 64
+
+/* A signing key: HS256 with secret (not owned), ES256 or EdDSA with pkey
+ * (not owned); every token it signs names kid in its header. */
+struct cv_jwt_key {
+	enum cv_jwt_alg      alg;
+	char                 kid[CV_JWT_KID_MAX + 1];
+	const unsigned char *secret;
+	size_t               secret_len;
+	EVP_PKEY            *pkey;
+};
+
+/* "HS256", "ES256", "EdDSA".  Cannot fail (alg is one of the enum). */
+const char *cv_jwt_alg_name(enum cv_jwt_alg alg);
+
+/* The algorithm named name (case-sensitive, as in a JOSE header), or -1. */
+int cv_jwt_alg_from_name(const char *name);
+
+/*
+ * Returns a new token for the claims (a JSON object text) under the header
+ * {"alg":ALG,"typ":typ,"kid":KID} of key, signed by it; NULL when out of
+ * memory or the key cannot sign.  The caller frees it.
+ */
+char *cv_jwt_sign_key(const struct cv_jwt_key *key, const char *typ, const char *claims_json);
+
+/*
+ * Checks a compact token against one key: its header must be, byte for
+ * byte, the one cv_jwt_sign_key writes for key and typ (so alg, typ and kid
+ * are ours and nothing the sender wrote is parsed before the signature
+ * holds), and its signature valid under key.  Returns the claims object
+ * (the caller puts it) or NULL.  Time claims are the caller's business.
+ */
+struct json_object *cv_jwt_verify_key(const struct cv_jwt_key *key, const char *typ,
+                                      const char *token, size_t len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "form.h"
 #include "jwt.h"
+#include "keys.h"
 #include "oauth.h"
 
 #define SECRET_MAX 256
@@ -131,6 +132,7 @@ client_credentials(struct cv_request *req, struct cv_reply *reply, struct client
 static char *
 access_token(const struct cv_conf *conf, const char *client_id, long long now, long long ttl)
 {
+	const struct cv_jwt_key *key;
 	struct json_object *claims;
 	unsigned char raw[16];
 	char jti[32], *token = NULL;
@@ -144,9 +146,11 @@ access_token(const struct cv_conf *conf, const char *client_id, long long now, l
 	json_object_object_add(claims, "iat", json_object_new_int64(now));
 	json_object_object_add(claims, "exp", json_object_new_int64(now + ttl));
 	json_object_object_add(claims, "jti", json_object_new_string(jti));
-	token = cv_jwt_sign(conf->access_token_key, conf->access_token_key_len, CV_JWT_TYP_ACCESS,
-	                    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
-	                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* EdDSA under the server's derived key (its JWKS: /.well-known/jwks.json). */
+	if ((key = cv_key_access(conf->access_token_key, conf->access_token_key_len)) != NULL)
+		token = cv_jwt_sign_key(key, CV_JWT_TYP_ACCESS,
+		                        json_object_to_json_string_ext(
+		                            claims, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(claims);
 	return token;
 }

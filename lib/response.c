@@ -49,22 +49,30 @@ reason(int status)
 }
 
 /* Writes status line, headers and body (not for HEAD). */
+/* cache: the Cache-Control value, NULL for no-store (every answer but the
+ * public documents of /.well-known). */
 static void
 write_raw(const struct cv_request *req, int status, const char *type, const char *extra,
-          const char *body, size_t len)
+          const char *cache, const char *body, size_t len)
 {
 	if (status == 204) {
 		printf("Status: 204 No Content\r\nX-Request-Id: %s\r\n%s\r\n", req->request_id, extra);
 		return;
 	}
+	if (status == 304) {
+		printf("Status: 304 Not Modified\r\nCache-Control: %s\r\nX-Request-Id: %s\r\n%s\r\n",
+		       cache != NULL ? cache : "no-store", req->request_id, extra);
+		return;
+	}
 	printf("Status: %d %s\r\n"
 	       "Content-Type: %s\r\n"
-	       "Cache-Control: no-store\r\n"
+	       "Cache-Control: %s\r\n"
 	       "X-Content-Type-Options: nosniff\r\n"
 	       "X-Request-Id: %s\r\n"
 	       "Content-Length: %lu\r\n"
 	       "%s\r\n",
-	       status, reason(status), type, req->request_id, (unsigned long)len, extra);
+	       status, reason(status), type, cache != NULL ? cache : "no-store", req->request_id,
+	       (unsigned long)len, extra);
 	if (strcmp(req->method, "HEAD") != 0)
 		fwrite((void *)(uintptr_t)body, 1, len, stdout);
 }
@@ -72,7 +80,8 @@ write_raw(const struct cv_request *req, int status, const char *type, const char
 /* Writes doc as JSON (a fixed 1500 envelope when doc is NULL: out of memory).
  * Returns the status written. */
 static int
-write_json(const struct cv_request *req, int status, const char *extra, struct json_object *doc)
+write_json(const struct cv_request *req, int status, const char *extra, const char *cache,
+           struct json_object *doc)
 {
 	const char *text;
 	size_t len;
@@ -86,7 +95,7 @@ write_json(const struct cv_request *req, int status, const char *extra, struct j
 		len = strlen(text);
 		extra = "";
 	}
-	write_raw(req, status, "application/json", extra, text, len);
+	write_raw(req, status, "application/json", extra, cache, text, len);
 	return status;
 }
 
@@ -234,8 +243,8 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 	const char *more = reply->headers != NULL ? reply->headers : "";
 	char extra[4096];
 
-	if (status == 204) {
-		write_raw(req, status, NULL, more, "", 0);
+	if (status == 204 || status == 304) {
+		write_raw(req, status, NULL, more, reply->cache_control, "", 0);
 		return status;
 	}
 	if (reply->html != NULL) {
@@ -243,7 +252,7 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 		         reply->location != NULL ? "Location: " : "",
 		         reply->location != NULL ? reply->location : "",
 		         reply->location != NULL ? "\r\n" : "");
-		write_raw(req, status, "text/html; charset=utf-8", extra, reply->html,
+		write_raw(req, status, "text/html; charset=utf-8", extra, NULL, reply->html,
 		          strlen(reply->html));
 		return status;
 	}
@@ -255,7 +264,7 @@ cv_respond_ok(const struct cv_request *req, const struct cv_reply *reply)
 		                                                       : json_object_new_array());
 	}
 	status = write_json(req, status, reply->dialect == CV_DIALECT_OAUTH ? "Pragma: no-cache\r\n" : more,
-	                    doc);
+	                    reply->cache_control, doc);
 	json_object_put(doc);
 	return status;
 }
@@ -275,7 +284,7 @@ error_page(const struct cv_request *req, const struct cv_err_info *info, const c
 	cv_buf_adds(&page, "</h1>\n<p>Please try again later, or ask for a new email.</p>\n");
 	cv_html_end(&page);
 	snprintf(headers, sizeof(headers), PAGE_HEADERS "%s", extra);
-	write_raw(req, info->status, "text/html; charset=utf-8", headers, cv_buf_str(&page),
+	write_raw(req, info->status, "text/html; charset=utf-8", headers, NULL, cv_buf_str(&page),
 	          strlen(cv_buf_str(&page)));
 	cv_buf_wipe(&page);
 	return info->status;
@@ -337,7 +346,7 @@ cv_respond_error(const struct cv_request *req, enum cv_err err, const struct cv_
 		}
 		break;
 	}
-	status = write_json(req, info->status, extra, doc);
+	status = write_json(req, info->status, extra, NULL, doc);
 	json_object_put(doc);
 	return status;
 }

@@ -33,6 +33,8 @@ struct cv_reply {
 	int                 status;       /* success: 200 unless set (html pages: 303, 404, 410) */
 	char               *html;         /* success: an HTML page instead of JSON (owned) */
 	char               *location;     /* 303: the Location header (owned) */
+	const char         *cache_control; /* success: Cache-Control instead of no-store; with
+	                                     status 304 no body */
 	char               *headers;      /* more header lines, each ending in CRLF, on every
 	                                     answer; for HTML they replace the default
 	                                     security headers (owned) */

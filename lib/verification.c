@@ -15,6 +15,7 @@
 #include "db.h"
 #include "email.h"
 #include "jwt.h"
+#include "keys.h"
 #include "validate.h"
 #include "verification.h"
 
@@ -115,6 +116,32 @@ out:
 	return err;
 }
 
+/* The key that signs the row's token: the account's active key, opened
+ * from its sealed column (once per process: lib/keys.c), else the implicit
+ * HS256 key of its token_secret, put into implicit.  NULL when the sealed
+ * key cannot be opened (another server key): the request fails. */
+static const struct cv_jwt_key *
+signing_key(const struct cv_conf *conf, PGresult *res, struct cv_jwt_key *implicit)
+{
+	const char *kid = PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_KEY_KID);
+	const char *secret;
+
+	if (!PQgetisnull(res, 0, CV_CONTACT_TOKEN_COL_KEY_SEALED))
+		return cv_key_open(conf->outbox_key, kid,
+		                   PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_KEY_ALG),
+		                   PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_KEY_SEALED));
+	if (PQgetisnull(res, 0, CV_CONTACT_TOKEN_COL_TOKEN_SECRET) ||
+	    strlen(kid) > CV_JWT_KID_MAX)
+		return NULL;
+	secret = PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_TOKEN_SECRET);
+	memset(implicit, 0, sizeof(*implicit));
+	implicit->alg = CV_JWT_HS256;
+	snprintf(implicit->kid, sizeof(implicit->kid), "%s", kid);
+	implicit->secret = (const unsigned char *)secret;
+	implicit->secret_len = strlen(secret);
+	return implicit;
+}
+
 enum cv_err
 cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_reply *reply)
 {
@@ -128,7 +155,9 @@ cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_repl
 	    {"email", CV_CONTACT_TOKEN_COL_EMAIL},
 	};
 	struct json_object *claims = NULL;
-	const char *secret, *verified;
+	const struct cv_jwt_key *key;
+	struct cv_jwt_key implicit;
+	const char *verified;
 	size_t i;
 	char jti[32];
 	unsigned char raw[16];
@@ -139,7 +168,8 @@ cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_repl
 	if (cv_random_bytes(raw, sizeof(raw)) != 0)
 		goto out;
 	cv_b64url_encode(raw, sizeof(raw), jti);
-	secret = PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_TOKEN_SECRET);
+	if ((key = signing_key(conf, res, &implicit)) == NULL)
+		goto out;
 	ttl = atoll(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_TOKEN_TTL));
 	now = atoll(PQgetvalue(res, 0, CV_CONTACT_TOKEN_COL_NOW_EPOCH));
 	if ((claims = json_object_new_object()) == NULL)
@@ -155,9 +185,9 @@ cv_contact_token_reply(const struct cv_conf *conf, PGresult *res, struct cv_repl
 	json_object_object_add(claims, "iat", json_object_new_int64(now));
 	json_object_object_add(claims, "exp", json_object_new_int64(now + ttl));
 	json_object_object_add(claims, "jti", json_object_new_string(jti));
-	token = cv_jwt_sign(secret, strlen(secret), CV_JWT_TYP_CONTACT,
-	                    json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
-	                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+	token = cv_jwt_sign_key(key, CV_JWT_TYP_CONTACT,
+	                        json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
+	                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (token == NULL ||
 	    (reply->data == NULL && (reply->data = json_object_new_object()) == NULL))
 		goto out;

@@ -32,7 +32,9 @@ static const struct command commands[] = {
 	{"account", "disable", cvctl_account_disable, "make an account inactive (its calls get 403)"},
 	{"account", "enable", cvctl_account_enable, "make an account active again"},
 	{"account", "rotate-secret", cvctl_account_rotate_secret,
-	 "replace the contact-token secret (prints secret=)"},
+	 "sign with a new HS256 key from now on (prints kid= and secret=)"},
+	{"account", "key", cvctl_account_key,
+	 "add, activate, retire or list the account's signing keys"},
 	{"api-key", "add", cvctl_api_key_add, "create an API key (prints id= and key= once)"},
 	{"api-key", "list", cvctl_api_key_list, "list an account's API keys (never the keys)"},
 	{"api-key", "revoke", cvctl_api_key_revoke, "revoke an API key"},
@@ -76,13 +78,23 @@ static const struct {
 	 "       cvctl account disable --account UUID\n"
 	 "       cvctl account enable --account UUID\n"
 	 "       cvctl account rotate-secret --account UUID\n"
+	 "       cvctl account key add --account UUID --alg HS256|ES256|EdDSA\n"
+	 "       cvctl account key activate --account UUID --kid KID\n"
+	 "       cvctl account key retire --account UUID --kid KID [--force]\n"
+	 "       cvctl account key list --account UUID\n"
 	 "\n"
 	 "add prints uuid=UUID and secret=SECRET: the secret (64 characters) is the HMAC key\n"
 	 "of the account's contact auth tokens, shown only here and by rotate-secret.\n"
 	 "--token-ttl is the lifetime of those tokens, 60 to 2592000 seconds (default 3600).\n"
 	 "--auth-token-format is the shape of auth-token's answer: object (the default,\n"
 	 "{\"data\":{\"auth_token\":\"...\"}}) or string ({\"data\":\"...\"}, for the public\n"
-	 "PHP SDK).\n"},
+	 "PHP SDK).\n"
+	 "Signing keys (README \"Verifying auth tokens\"): key add makes a key, published\n"
+	 "but not signing, and prints kid= (and secret= for HS256, shown only there);\n"
+	 "key activate makes it sign the account's tokens from now on, while the key\n"
+	 "before stays published; key retire takes a key out of the JWKS, refused while\n"
+	 "a token it signed may still be valid unless --force.  rotate-secret is key add\n"
+	 "--alg HS256 and key activate in one step.\n"},
 	{"api-key",
 	 "usage: cvctl api-key add --account UUID [--name NAME] [--expires-in SECONDS]\n"
 	 "       cvctl api-key list --account UUID\n"

@@ -63,9 +63,19 @@ CV_DB_CONTRACT(cvctl_account_set, ST_ACCOUNT_SET)
 #define ST_ACCOUNT_STATUS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, STATUS)
 #define ST_ACCOUNT_STATUS_COLUMNS(X, p)
 CV_DB_CONTRACT(cvctl_account_status, ST_ACCOUNT_STATUS)
-#define ST_ACCOUNT_SECRET_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, TOKEN_SECRET)
-#define ST_ACCOUNT_SECRET_COLUMNS(X, p)
-CV_DB_CONTRACT(cvctl_account_secret, ST_ACCOUNT_SECRET)
+#define ST_KEY_ADD_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, KID) X(p, ALG) X(p, SEALED) X(p, PUBLIC_JWK)
+#define ST_KEY_ADD_COLUMNS(X, p)
+CV_DB_CONTRACT(cvctl_key_add, ST_KEY_ADD)
+#define ST_KEY_LIST_PARAMS(X, p) ST_BY_ACCOUNT_PARAMS(X, p)
+#define ST_KEY_LIST_COLUMNS(X, p)                                                                 \
+	X(p, KID) X(p, ALG) X(p, STATE) X(p, CREATED) X(p, ACTIVATED) X(p, RETIRED)
+CV_DB_CONTRACT(cvctl_key_list, ST_KEY_LIST)
+#define ST_KEY_ACTIVATE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, KID)
+#define ST_KEY_ACTIVATE_COLUMNS(X, p) X(p, RESULT)
+CV_DB_CONTRACT(cvctl_key_activate, ST_KEY_ACTIVATE)
+#define ST_KEY_RETIRE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, KID) X(p, FORCE)
+#define ST_KEY_RETIRE_COLUMNS(X, p) X(p, RESULT) X(p, VALID_UNTIL)
+CV_DB_CONTRACT(cvctl_key_retire, ST_KEY_RETIRE)
 #define ST_ACCOUNT_LIST_PARAMS(X, p)
 #define ST_ACCOUNT_LIST_COLUMNS(X, p)                                                             \
 	X(p, UUID) X(p, NAME) X(p, STATUS) X(p, TOKEN_TTL) X(p, AUTH_TOKEN_FORMAT) X(p, SECRET)    \
@@ -229,8 +239,11 @@ enum cvctl_stmt {
 	ST_ACCOUNT_ADD,
 	ST_ACCOUNT_SET,
 	ST_ACCOUNT_STATUS,
-	ST_ACCOUNT_SECRET,
 	ST_ACCOUNT_LIST,
+	ST_KEY_ADD,
+	ST_KEY_LIST,
+	ST_KEY_ACTIVATE,
+	ST_KEY_RETIRE,
 	ST_API_KEY_ADD,
 	ST_API_KEY_LIST,
 	ST_API_KEY_REVOKE,
@@ -479,6 +492,11 @@ int cvctl_account_set(struct cvctl *cv, int argc, char **argv);
 int cvctl_account_disable(struct cvctl *cv, int argc, char **argv);
 int cvctl_account_enable(struct cvctl *cv, int argc, char **argv);
 int cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv);
+int cvctl_account_key(struct cvctl *cv, int argc, char **argv);
+/* A new secret for an HMAC key: base64url of 48 random bytes (64
+ * characters and a NUL).  Returns 0 or -1. */
+#define CVCTL_SECRET_LEN 64
+int cvctl_new_secret(char out[CVCTL_SECRET_LEN + 1]);
 int cvctl_api_key_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_api_key_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_api_key_revoke(struct cvctl *cv, int argc, char **argv);

@@ -1,5 +1,6 @@
 /*
- * cvctl_account.c - cvctl account add|list|set|disable|enable|rotate-secret.
+ * cvctl_account.c - cvctl account add|list|set|disable|enable (rotate-secret and
+ * the signing keys: cvctl_key.c).
  * An account's contact-token secret signs its contacts' auth tokens, so it
  * is stored as given (it cannot be hashed) and shown only by the command
  * that makes it.
@@ -18,9 +19,8 @@
 #define TOKEN_TTL_MIN  60
 #define TOKEN_TTL_MAX  (86400 * 30)
 
-/* A new secret: base64url of SECRET_BYTES random bytes.  Returns 0 or -1. */
-static int
-new_secret(char out[])
+int
+cvctl_new_secret(char out[CVCTL_SECRET_LEN + 1])
 {
 	unsigned char raw[SECRET_BYTES];
 
@@ -40,7 +40,7 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 		{"--token-ttl", &ttl, 0},
 		{NULL, NULL, 0},
 	};
-	char secret[4 * SECRET_BYTES / 3 + 1];
+	char secret[CVCTL_SECRET_LEN + 1];
 	const char *params[ST_ACCOUNT_ADD_PARAM__MAX];
 	PGresult *res = NULL;
 	int rc;
@@ -49,7 +49,7 @@ cvctl_account_add(struct cvctl *cv, int argc, char **argv)
 	    (rc = cvctl_check_text(cv, "--name", name, NAME_MAX_BYTES)) != 0 ||
 	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0)
 		return rc;
-	if (new_secret(secret) != 0)
+	if (cvctl_new_secret(secret) != 0)
 		return cvctl_fail(cv, "no random bytes");
 	if ((rc = cvctl_begin(cv)) != 0)
 		goto out;
@@ -181,28 +181,4 @@ int
 cvctl_account_enable(struct cvctl *cv, int argc, char **argv)
 {
 	return set_status(cv, argc, argv, "active");
-}
-
-int
-cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv)
-{
-	char id[32], secret[4 * SECRET_BYTES / 3 + 1];
-	const char *params[ST_ACCOUNT_SECRET_PARAM__MAX];
-	PGresult *res;
-	int rc;
-
-	if ((rc = account_only(cv, argc, argv, id, sizeof(id))) != 0)
-		return rc;
-	if (new_secret(secret) != 0)
-		return cvctl_fail(cv, "no random bytes");
-	params[ST_ACCOUNT_SECRET_PARAM_ACCOUNT_ID] = id;
-	params[ST_ACCOUNT_SECRET_PARAM_TOKEN_SECRET] = secret;
-	if ((res = cvctl_exec(cv, ST_ACCOUNT_SECRET, params)) == NULL) {
-		rc = CVCTL_FAIL;
-	} else {
-		PQclear(res);
-		fprintf(cv->out, "secret=%s\n", secret);
-	}
-	OPENSSL_cleanse(secret, sizeof(secret));
-	return rc;
 }

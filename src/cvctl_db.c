@@ -46,14 +46,26 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	                    SHAPE(ST_ACCOUNT_SET), 0},
 	[ST_ACCOUNT_STATUS] = {"UPDATE cv.accounts SET status = $2 WHERE id = $1::bigint",
 	                       SHAPE(ST_ACCOUNT_STATUS), 0},
-	[ST_ACCOUNT_SECRET] = {"UPDATE cv.accounts SET token_secret = $2 WHERE id = $1::bigint",
-	                       SHAPE(ST_ACCOUNT_SECRET), 0},
 	[ST_ACCOUNT_LIST] = {
 	    "SELECT a.uuid, a.name, a.status, a.token_ttl, a.auth_token_format,"
 	    " CASE WHEN a.token_secret IS NULL THEN 'no' ELSE 'yes' END AS secret,"
 	    " (SELECT pg_catalog.count(*) FROM cv.contacts c WHERE c.account_id = a.id) AS contacts,"
 	    " " TS("a.created_at") " AS created FROM cv.accounts a ORDER BY a.id",
 	    SHAPE(ST_ACCOUNT_LIST), 1},
+
+	[ST_KEY_ADD] = {
+	    "INSERT INTO cv.signing_keys (account_id, kid, alg, sealed, public_jwk)"
+	    " VALUES ($1::bigint, $2, $3, pg_catalog.decode($4, 'hex'), $5::jsonb)",
+	    SHAPE(ST_KEY_ADD), 0},
+	[ST_KEY_LIST] = {
+	    "SELECT kid, alg, state, " TS("created_at") " AS created, " TS("activated_at")
+	    " AS activated, " TS("retired_at") " AS retired FROM cv.signing_key_list($1::bigint)",
+	    SHAPE(ST_KEY_LIST), 1},
+	[ST_KEY_ACTIVATE] = {"SELECT result FROM cv.signing_key_activate($1::bigint, $2)",
+	                     SHAPE(ST_KEY_ACTIVATE), 1},
+	[ST_KEY_RETIRE] = {
+	    "SELECT result, " TS("valid_until") " AS valid_until"
+	    " FROM cv.signing_key_retire($1::bigint, $2, $3::boolean)", SHAPE(ST_KEY_RETIRE), 1},
 
 	[ST_API_KEY_ADD] = {
 	    "INSERT INTO cv.api_keys (account_id, key_hash, name, expires_at)"

@@ -10,7 +10,7 @@ CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CV_USER=contact-verify
 CV_RESPONDERS=(send verify auth-token healthz oauth-token
 	uo-verification-code uo-resend uo-verification uo-verify-email
-	portal-api portal-page login-ticket)
+	portal-api portal-page login-ticket well-known)
 
 # Debian packages.  tools/run installs what building and running the service
 # needs (CV_RUN_PACKAGES); tools/test adds what its suites drive
@@ -21,7 +21,7 @@ CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 	nginx-light spawn-fcgi multiwatch openssl procps python3 curl)
 CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium chromium-driver python3-selenium valgrind)
+	chromium chromium-driver python3-selenium valgrind python3-cryptography)
 
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Each is started under setsid (which execs in place: the PID stays),

@@ -116,12 +116,14 @@ $$;
 
 -- GET .../auth-token/{uuid}: what the program needs to sign the auth token
 -- of contact p_contact_uuid (NULL when the path held no well-formed uuid) of
--- the caller's account: the account's uuid (aud), its contact-token secret
--- and lifetime, the contact's uuid, email and email_verified, and the
+-- the caller's account: the account's uuid (aud), its signing key (the
+-- active row of cv.signing_keys: kid, alg and the sealed private key; else
+-- the implicit HS256 key, its token_secret, under cv.secret_kid) and token
+-- lifetime, the contact's uuid, email and email_verified, and the
 -- account's auth_token_format ('object' or 'string'), which the program
 -- applies to the answer.  result: 0, 1001, 3000, 7002, 1029 (the address is
--- blocked: retry_after), 55031 no such contact, 1053 no contact-token secret
--- or one shorter than 32 bytes.  Its one write is the AUTH_TOKEN_ISSUED
+-- blocked: retry_after), 55031 no such contact, 1053 no active key and no
+-- contact-token secret or one shorter than 32 bytes.  Its one write is the AUTH_TOKEN_ISSUED
 -- event, an audit record of which a crash may lose the last few, so the
 -- commit does not wait for the WAL flush (which doubled the latency).
 CREATE OR REPLACE FUNCTION cv.api_auth_token(p_key_hash text, p_contact_uuid uuid, p_request text,
@@ -130,7 +132,8 @@ CREATE OR REPLACE FUNCTION cv.api_auth_token(p_key_hash text, p_contact_uuid uui
                                              OUT token_secret text, OUT token_ttl integer,
                                              OUT contact_uuid uuid, OUT email text,
                                              OUT email_verified boolean, OUT retry_after integer,
-                                             OUT token_format text)
+                                             OUT key_kid text, OUT key_alg text,
+                                             OUT key_sealed text, OUT token_format text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
@@ -150,9 +153,17 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO acc FROM cv.accounts a WHERE a.id = auth.account_id;
-	IF acc.token_secret IS NULL OR octet_length(acc.token_secret) < 32 THEN
-		result := 1053;  -- CV_ERR_ACCOUNT_SECRET
-		RETURN;
+	-- The account's active signing key (keys.sql), else its token_secret.
+	SELECT k.kid, k.alg, encode(k.sealed, 'hex') INTO key_kid, key_alg, key_sealed
+	  FROM cv.signing_keys k WHERE k.account_id = acc.id AND k.state = 'active';
+	IF key_kid IS NULL THEN
+		IF acc.token_secret IS NULL OR octet_length(acc.token_secret) < 32 THEN
+			result := 1053;  -- CV_ERR_ACCOUNT_SECRET
+			RETURN;
+		END IF;
+		key_kid := cv.secret_kid(acc.uuid);
+		key_alg := 'HS256';
+		token_secret := acc.token_secret;
 	END IF;
 	-- The event is the only write, an audit record: no wait for the WAL
 	-- flush.  (SET LOCAL lasts to the end of the transaction; the
@@ -161,7 +172,6 @@ BEGIN
 	PERFORM cv.log_event(acc.id, ct.id, 5007, 'api', p_request, '{}');
 	result := 0;
 	account_uuid := acc.uuid;
-	token_secret := acc.token_secret;
 	token_ttl := acc.token_ttl;
 	contact_uuid := ct.uuid;
 	email := ct.email;
@@ -183,7 +193,9 @@ CREATE OR REPLACE FUNCTION cv.api_login_ticket(p_key_hash text, p_ticket_hash te
                                                OUT result integer, OUT account_uuid uuid,
                                                OUT token_secret text, OUT token_ttl integer,
                                                OUT contact_uuid uuid, OUT email text,
-                                               OUT email_verified boolean, OUT retry_after integer)
+                                               OUT email_verified boolean, OUT retry_after integer,
+                                               OUT key_kid text, OUT key_alg text,
+                                               OUT key_sealed text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
@@ -204,8 +216,9 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT a.result, a.account_uuid, a.token_secret, a.token_ttl, a.contact_uuid, a.email,
-	       a.email_verified
-	  INTO result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified
+	       a.email_verified, a.key_kid, a.key_alg, a.key_sealed
+	  INTO result, account_uuid, token_secret, token_ttl, contact_uuid, email, email_verified,
+	       key_kid, key_alg, key_sealed
 	  FROM cv.contacts c, cv.api_auth_token(p_key_hash, c.uuid, p_request, p_ip) a
 	 WHERE c.id = t.contact_id;
 	-- api_auth_token relaxes the commit for its audit event; spending a

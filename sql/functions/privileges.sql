@@ -43,11 +43,13 @@ DECLARE
 	responder_functions CONSTANT text[] := ARRAY[
 		'api_send', 'api_verify', 'api_auth_token', 'authenticate_from', 'oauth_client',
 		'auth_failed', 'uo_tenant', 'uo_send', 'uo_verify', 'uo_link_state',
-		'uo_link_consume', 'portal_app', 'portal_send', 'portal_verify', 'api_login_ticket'];
+		'uo_link_consume', 'portal_app', 'portal_send', 'portal_verify', 'api_login_ticket',
+		'account_jwks'];
 	-- ... and from the mailer; what src/cvctl_db.c calls.
 	mailer_functions CONSTANT text[] := ARRAY[
 		'outbox_claim', 'outbox_record', 'outbox_template', 'housekeeping'];
-	admin_functions CONSTANT text[] := ARRAY['template_for', 'credential_state'];
+	admin_functions CONSTANT text[] := ARRAY['template_for', 'credential_state',
+		'signing_key_list', 'signing_key_activate', 'signing_key_retire'];
 	logins CONSTANT text := 'PUBLIC, cv_app, cv_mailer, cv_admin';
 	self CONSTANT regprocedure := 'cv.apply_privileges()'::regprocedure;
 	r record;
@@ -116,7 +118,7 @@ BEGIN
 	-- cvctl: table-level rights where a column holds nothing secret,
 	-- column lists where one does; UPDATE only of what a command changes.
 	GRANT SELECT, INSERT ON cv.accounts, cv.user_apps, cv.contacts, cv.templates TO cv_admin;
-	GRANT UPDATE (name, token_ttl, status, token_secret) ON cv.accounts TO cv_admin;
+	GRANT UPDATE (name, token_ttl, status) ON cv.accounts TO cv_admin;
 	-- cvctl account set --auth-token-format (the column of migration 013;
 	-- granted where it exists, so the procedure needs no particular order).
 	IF EXISTS (SELECT 1 FROM pg_attribute a
@@ -139,6 +141,9 @@ BEGIN
 	      INSERT (account_id, client_code, paper_code, client_group_code, jwt_secret,
 	              jwt_issuer, jwt_audience, return_origins)
 	   ON cv.tenants TO cv_admin;
+	-- cvctl account key add (a sealed private key in, never out; keys.sql's
+	-- functions list, activate and retire).
+	GRANT INSERT (account_id, kid, alg, sealed, public_jwk) ON cv.signing_keys TO cv_admin;
 	GRANT SELECT ON cv.events TO cv_admin;
 	GRANT SELECT (id, account_id, to_email, status, attempts, last_error, created_at)
 	   ON cv.outbox TO cv_admin;

@@ -48,7 +48,9 @@ def test_send_then_verify_then_auth_token_happy_path():
     resp = auth_token(account.key, contact_uuid)
     after = db_now()
     header, claims = jwt_verify(token_of(resp), account.token_secret)
-    assert header == {"alg": "HS256", "typ": "JWT"}, header
+    # The implicit key of the account's token_secret: its kid is the
+    # account's uuid without dashes (sql/functions/keys.sql).
+    assert header == {"alg": "HS256", "typ": "JWT", "kid": account.uuid.replace("-", "")}, header
     check_claims(claims, account, contact, True, 3600, before, after)
 
 

@@ -249,16 +249,20 @@ def test_cvctl_account_disable_answers_403_and_enable_restores():
 
 
 def test_cvctl_account_rotate_secret_changes_the_signing_key():
+    """rotate-secret adds an HS256 key and activates it (issue 18): new
+    tokens are signed with the new secret under its kid; the old secret
+    stays in the account (its tokens verify until they expire)."""
     account, key, email = provisioned()
     old = query_one("SELECT token_secret FROM cv.accounts WHERE uuid = %s", (account,))[0]
     out = values(ok("account", "rotate-secret", "--account", account))
-    assert set(out) == {"secret"}, out
+    assert set(out) == {"kid", "secret"}, out
     new = out["secret"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{64}", new) and new != old
-    assert query_one("SELECT token_secret FROM cv.accounts WHERE uuid = %s", (account,))[0] == new
+    assert query_one("SELECT token_secret FROM cv.accounts WHERE uuid = %s", (account,))[0] == old
     contact_uuid = query_one("SELECT uuid::text FROM cv.contacts WHERE email = %s", (email,))[0]
     resp = expect(auth_token(key, contact_uuid), 200)
-    _, claims = jwt_verify(resp.json()["data"]["auth_token"], new)
+    header, claims = jwt_verify(resp.json()["data"]["auth_token"], new)
+    assert header["kid"] == out["kid"] and header["alg"] == "HS256", header
     assert claims["aud"] == account and claims["sub"] == contact_uuid, claims
 
 

@@ -13,7 +13,7 @@ import time
 import urllib.parse
 
 from stack import (API, assert_error, auth_limit, auth_token, b64url_decode, code_secret, db_now,
-                   epoch_in_transaction, execute, expect, issuer, jwt_verify, pyjwt_decode,
+                   epoch_in_transaction, execute, expect, issuer,
                    query_one, request, send, setup)
 from test_cvctl import ok, values
 from test_secrets import assert_nowhere_at_rest
@@ -25,6 +25,28 @@ def access_token_key():
     """The key the service signs access tokens with when the config names
     none: HMAC-SHA256(code_secret, "contact-verify access-token key")."""
     return hmac.new(code_secret(), b"contact-verify access-token key", hashlib.sha256).digest()
+
+
+def access_token_signing_key():
+    """The Ed25519 key the service signs access tokens with, derived as it
+    derives it (lib/keys.c): HKDF-SHA256 of the access-token key, info
+    "contact-verify access-token Ed25519", as the 32-byte seed."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"contact-verify access-token Ed25519").derive(access_token_key())
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def access_token_verify(token, **kw):
+    """(header, claims) of an access token after PyJWT checked it, EdDSA
+    under the service's public key (its JWKS: test_keys.py)."""
+    import jwt
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, access_token_signing_key().public_key(), algorithms=["EdDSA"],
+                        **kw)
+    return header, claims
 
 
 def add_client(account, token_ttl=None, revoked=False):
@@ -81,8 +103,9 @@ def test_token_by_form_is_a_signed_at_jwt_with_client_claims():
     account, _ = setup()
     client_id, secret = add_client(account)
     token = issued(token_by_form(client_id, secret))
-    header, claims = jwt_verify(token, access_token_key())
-    assert header == {"alg": "HS256", "typ": "at+jwt"}, header
+    header, claims = access_token_verify(token)
+    assert set(header) == {"alg", "typ", "kid"}, header
+    assert header["alg"] == "EdDSA" and header["typ"] == "at+jwt", header
     assert claims["iss"] == issuer() and claims["sub"] == str(client_id), claims
     assert claims["client_id"] == client_id, claims
     assert claims["exp"] - claims["iat"] == 3600, claims
@@ -133,7 +156,7 @@ def test_expired_access_token_answers_3000_with_invalid_token():
     account, contact = setup()
     client_id, secret = add_client(account, token_ttl=1)
     token = issued(token_by_form(client_id, secret), ttl=1)
-    _, claims = jwt_verify(token, access_token_key())
+    _, claims = access_token_verify(token, options={"verify_exp": False})
     # Expiry is judged by the database clock: wait (bounded) until it passes exp.
     deadline = time.monotonic() + 5
     while db_now() < claims["exp"] and time.monotonic() < deadline:
@@ -269,8 +292,8 @@ def test_fresh_access_tokens_are_accepted_by_pyjwt_at_once():
     client_id, secret = add_client(account)
 
     def fetch_and_decode(_):
-        claims = pyjwt_decode(issued(token_by_form(client_id, secret)), access_token_key(),
-                              issuer=issuer())
+        _, claims = access_token_verify(issued(token_by_form(client_id, secret)),
+                                        issuer=issuer())
         assert claims["exp"] == claims["iat"] + 3600, claims
         return claims
 
