@@ -140,8 +140,9 @@ cv_jwt_alg_from_name(const char *name)
 	return -1;
 }
 
-/* One context for every signature and check of the process: its buffers
- * are allocated once. */
+/* One context for every signature and check of the process, allocated
+ * once; reset before each use, since a context initialised for one key
+ * (or for signing) is not reinitialised cleanly for another. */
 static EVP_MD_CTX *
 md_ctx(void)
 {
@@ -149,6 +150,8 @@ md_ctx(void)
 
 	if (ctx == NULL)
 		ctx = EVP_MD_CTX_new();
+	else
+		EVP_MD_CTX_reset(ctx);
 	return ctx;
 }
 

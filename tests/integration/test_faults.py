@@ -288,6 +288,8 @@ def every_responder_serves(account, tenant, client_id, secret, contact):
         "portal-page": lambda: request("GET", f"/login/{public_id}").status == 200,
         "login-ticket": lambda: request("POST", f"{API}/login-ticket", {"ticket": "A" * 43},
                                         key=account.key).status == 400,
+        "well-known": lambda: request(
+            "GET", f"/accounts/{account.uuid}/.well-known/jwks.json").status == 200,
     }
     missing = set(stack.responders()) - set(checks)
     assert not missing, f"no check for the responders {sorted(missing)}"
