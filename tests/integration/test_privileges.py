@@ -23,9 +23,10 @@ FUNCTIONS = {
     "cv_app": {"api_send", "api_verify", "api_auth_token", "authenticate_from", "oauth_client",
                "auth_failed", "uo_tenant", "uo_send", "uo_verify", "uo_link_state",
                "uo_link_consume", "portal_app", "portal_send", "portal_verify",
-               "api_login_ticket"},
+               "api_login_ticket", "account_jwks"},
     "cv_mailer": {"outbox_claim", "outbox_record", "outbox_template", "housekeeping"},
-    "cv_admin": {"template_for", "credential_state"},
+    "cv_admin": {"template_for", "credential_state", "signing_key_list", "signing_key_activate",
+                 "signing_key_retire"},
 }
 # The statements of lib/db.c the mailer runs; the responders run the others.
 MAILER_STATEMENTS = {"OUTBOX_CLAIM", "OUTBOX_RECORD", "OUTBOX_TEMPLATE", "HOUSEKEEPING"}
@@ -36,7 +37,7 @@ ALL = "*"   # every column
 # per table; the responders and the mailer have none at all.
 ADMIN_TABLES = {
     "accounts": {"SELECT": ALL, "INSERT": ALL,
-                 "UPDATE": {"name", "token_ttl", "status", "token_secret", "auth_token_format"}},
+                 "UPDATE": {"name", "token_ttl", "status", "auth_token_format"}},
     "user_apps": {"SELECT": ALL, "INSERT": ALL,
                   "UPDATE": {"name", "portal_url", "sender_name", "sender_email", "code_length",
                              "login_ttl", "verify_ttl", "resend_cooldown", "allowed_origins",
@@ -57,6 +58,8 @@ ADMIN_TABLES = {
                 "INSERT": {"account_id", "client_code", "paper_code", "client_group_code",
                            "jwt_secret", "jwt_issuer", "jwt_audience", "return_origins"}},
     "events": {"SELECT": ALL},
+    # cvctl account key add: a sealed key in, never out (keys.sql lists it).
+    "signing_keys": {"INSERT": {"account_id", "kid", "alg", "sealed", "public_jwk"}},
     "outbox": {"SELECT": {"id", "account_id", "to_email", "status", "attempts", "last_error",
                           "created_at"}},
 }
@@ -311,6 +314,8 @@ def test_the_responders_role_cannot_touch_a_table():
             "SELECT key_hash FROM cv.api_keys WHERE account_id = %(a)s",
             "SELECT token_secret FROM cv.accounts WHERE id = %(a)s",
             "SELECT sealed FROM cv.outbox LIMIT 1",
+            "SELECT sealed FROM cv.signing_keys LIMIT 1",
+            "UPDATE cv.signing_keys SET state = 'active' WHERE account_id = %(a)s",
             "DELETE FROM cv.rate_counters",
             "SELECT cv.log_event(%(a)s, NULL, 5001, 'itest', NULL, '{}')",
             "SELECT * FROM cv.housekeeping()",
@@ -338,6 +343,9 @@ def test_the_mailer_and_admin_roles_can_do_only_their_work():
                 "SELECT key_hash FROM cv.api_keys WHERE account_id = %(a)s",
                 "SELECT secret_hash FROM cv.oauth_clients LIMIT 1",
                 "SELECT jwt_secret FROM cv.tenants LIMIT 1",
+                "SELECT sealed FROM cv.signing_keys LIMIT 1",
+                "UPDATE cv.signing_keys SET state = 'active' WHERE account_id = %(a)s",
+                "UPDATE cv.accounts SET token_secret = repeat('x', 40) WHERE id = %(a)s",
                 "UPDATE cv.api_keys SET key_hash = sha256('x') WHERE account_id = %(a)s",
                 "SELECT * FROM cv.passcodes LIMIT 1",
                 "SELECT * FROM cv.login_tickets LIMIT 1",
