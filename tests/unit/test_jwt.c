@@ -1,6 +1,7 @@
 /*
- * test_jwt.c - HS256 signing against RFC 7515 Appendix A.1, and the shape of
- * the tokens the service issues.
+ * test_jwt.c - HS256 signing against RFC 7515 Appendix A.1, the Ed25519 JWK
+ * thumbprint of RFC 8037 A.3, and the shape of the tokens the service issues
+ * under each algorithm.
  */
 #include "config.h"
 
@@ -8,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "crypto.h"
 #include "jwt.h"
+#include "keys.h"
 #include "unit.h"
 
 static void
@@ -129,11 +133,101 @@ verify_accepts_only_hs256_of_the_expected_type(void)
 	free(good);
 }
 
+/* RFC 8037 A.1 and A.3: the Ed25519 key and the thumbprint of its JWK. */
+static void
+ed25519_thumbprint_matches_rfc8037_a3(void)
+{
+	static const char d[] = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+	unsigned char seed[32];
+	char kid[CV_KEY_THUMBPRINT_LEN + 1];
+	struct json_object *jwk, *x;
+	EVP_PKEY *pkey;
+
+	CHECK("rfc8037 d decodes", cv_b64url_decode(d, strlen(d), seed) == 32);
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	CHECK("rfc8037 key made", pkey != NULL);
+	if (pkey == NULL)
+		return;
+	CHECK("rfc8037 thumbprint", cv_key_thumbprint(pkey, CV_JWT_EDDSA, kid) == 0 &&
+	                                strcmp(kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k") == 0);
+	jwk = cv_key_public_jwk(pkey, CV_JWT_EDDSA, kid);
+	CHECK("rfc8037 public x", jwk != NULL && json_object_object_get_ex(jwk, "x", &x) &&
+	                              strcmp(json_object_get_string(x),
+	                                     "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo") == 0);
+	CHECK("no private member", jwk != NULL && !json_object_object_get_ex(jwk, "d", NULL));
+	json_object_put(jwk);
+	EVP_PKEY_free(pkey);
+}
+
+/* ES256 and EdDSA: a token verifies under its key only, with its exact
+ * header; nothing else does. */
+static void
+asymmetric_tokens_verify_under_their_key_only(void)
+{
+	static const enum cv_jwt_alg algs[] = {CV_JWT_ES256, CV_JWT_EDDSA};
+	static const char claims[] = "{\"sub\":\"x\"}";
+	size_t i;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		struct cv_jwt_key key = {.alg = algs[i]}, other = {.alg = algs[i]}, hs = {
+			.alg = CV_JWT_HS256};
+		struct json_object *c;
+		char *token, *forged, *dot;
+		unsigned char der[256];
+
+		key.pkey = cv_key_generate(algs[i]);
+		other.pkey = cv_key_generate(algs[i]);
+		CHECK("keys made", key.pkey != NULL && other.pkey != NULL &&
+		                       cv_key_thumbprint(key.pkey, algs[i], key.kid) == 0);
+		snprintf(other.kid, sizeof(other.kid), "%s", key.kid);
+		token = cv_jwt_sign_key(&key, CV_JWT_TYP_CONTACT, claims);
+		CHECK("signed", token != NULL && strlen(strrchr(token, '.') + 1) == 86);
+		c = token != NULL ? cv_jwt_verify_key(&key, CV_JWT_TYP_CONTACT, token, strlen(token))
+		                  : NULL;
+		CHECK("verifies under its key", c != NULL);
+		json_object_put(c);
+		CHECK("refused under another key of the same kid",
+		      token != NULL &&
+		          cv_jwt_verify_key(&other, CV_JWT_TYP_CONTACT, token, strlen(token)) == NULL);
+		CHECK("refused as another typ",
+		      token != NULL &&
+		          cv_jwt_verify_key(&key, CV_JWT_TYP_ACCESS, token, strlen(token)) == NULL);
+		/* The same claims signed HS256 with the public key's DER as the
+		 * secret: the classic confusion. */
+		{
+			unsigned char *q = der;
+			int n = i2d_PUBKEY(key.pkey, &q);
+
+			hs.secret = der;
+			hs.secret_len = n > 0 ? (size_t)n : 0;
+			snprintf(hs.kid, sizeof(hs.kid), "%s", key.kid);
+		}
+		forged = cv_jwt_sign_key(&hs, CV_JWT_TYP_CONTACT, claims);
+		CHECK("HS256 with the public key refused",
+		      forged != NULL &&
+		          cv_jwt_verify_key(&key, CV_JWT_TYP_CONTACT, forged, strlen(forged)) == NULL);
+		free(forged);
+		if (token != NULL && (dot = strrchr(token, '.')) != NULL) {
+			dot[5] = dot[5] == 'A' ? 'B' : 'A';
+			CHECK("flipped signature refused",
+			      cv_jwt_verify_key(&key, CV_JWT_TYP_CONTACT, token, strlen(token)) == NULL);
+			dot[1] = '\0';
+			CHECK("no signature refused",
+			      cv_jwt_verify_key(&key, CV_JWT_TYP_CONTACT, token, strlen(token)) == NULL);
+		}
+		free(token);
+		EVP_PKEY_free(key.pkey);
+		EVP_PKEY_free(other.pkey);
+	}
+}
+
 int
 main(void)
 {
 	signature_matches_rfc7515_a1();
 	signed_token_has_fixed_header_and_verifiable_signature();
 	verify_accepts_only_hs256_of_the_expected_type();
+	ed25519_thumbprint_matches_rfc8037_a3();
+	asymmetric_tokens_verify_under_their_key_only();
 	return unit_done();
 }
