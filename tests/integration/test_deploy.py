@@ -13,9 +13,10 @@ import contextlib
 import json
 import os
 import urllib.parse
+import uuid
 
-from stack import (API, exchange_raw, auth_token, compact, expect, mail_code, new_api_key, request,
-                   send, setup, verify, wait_for_mail)
+from stack import (API, exchange_raw, auth_token, compact, create_account, expect, mail_code,
+                   new_api_key, request, send, setup, verify, wait_for_mail)
 from test_oauth import add_client
 from test_orchestrator import V4, VERIFY, LINK, assert_v4, contact_row, link_token, tenant
 from test_orchestrator import mail_code as uo_mail_code
@@ -177,6 +178,26 @@ def portal_flow(variant):
         assert script.header("X-Content-Type-Options") == "nosniff", script.headers
 
 
+def well_known_documents(variant):
+    # The JWKS and metadata of issue 18 (PATH_INFO from AliasMatch), with
+    # the responder's own caching headers, and the 404 of an unknown account.
+    from test_keys import add_key
+    account = create_account()
+    kid = add_key(account, "EdDSA", activate=False)
+    with through(variant):
+        resp = request("GET", f"/accounts/{account.uuid}/.well-known/jwks.json")
+        assert resp.status == 200 and [k["kid"] for k in resp.json()["keys"]] == [kid], resp
+        assert resp.header("Cache-Control") == "public, max-age=300", resp.headers
+        again = request("GET", f"/accounts/{account.uuid}/.well-known/jwks.json",
+                        headers={"If-None-Match": resp.header("ETag")})
+        assert again.status == 304, again
+        assert request("GET", "/.well-known/jwks.json").json()["keys"][0]["alg"] == "EdDSA"
+        meta = request("GET", "/.well-known/oauth-authorization-server").json()
+        assert meta["jwks_uri"].endswith("/.well-known/jwks.json"), meta
+        assert_envelope(request("GET", f"/accounts/{uuid.uuid4()}/.well-known/jwks.json"), 404,
+                        {"message": "Not found.", "code": 1404, "status_code": 404})
+
+
 def own_answers(variant):
     # Apache's own answers, as nginx's: the envelope of the path's dialect,
     # X-Request-Id (but where Apache could not read the request: no request
@@ -259,6 +280,7 @@ def _make(check, variant):
 
 for _variant in VARIANTS:
     for _check in (core_flow, uo_flow, authorization_passes, big_bodies_refused,
-                   unknown_paths_404, portal_flow, own_answers, responder_pages_stay_pages):
+                   unknown_paths_404, portal_flow, own_answers, responder_pages_stay_pages,
+                   well_known_documents):
         _t = _make(_check, _variant)
         globals()[_t.__name__] = _t
