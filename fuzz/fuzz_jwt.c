@@ -13,7 +13,8 @@
  * accepted token has exactly three parts, the signature of the first two,
  * and a header with alg "HS256", the typ asked for and no "crit"; changing
  * one character of its signature makes it refused; its claims, signed again
- * by cv_jwt_sign, verify to an equal object.
+ * by cv_jwt_sign, verify to an equal object; nothing passes the check of an
+ * EdDSA key (cv_jwt_verify_key), whatever its header says.
  */
 #include <json-c/json.h>
 
@@ -118,6 +119,16 @@ verify(const char *token, size_t len)
 	struct json_object *any, *claims;
 	size_t i;
 
+	/* An EdDSA key (cv_jwt_verify_key) under a fixed seed: no input of the
+	 * fuzzer's, nor any token the harness signs HS256, passes its check. */
+	static struct cv_jwt_key eddsa = {.alg = CV_JWT_EDDSA, .kid = "fuzz-eddsa-key-0001"};
+
+	if (eddsa.pkey == NULL)
+		eddsa.pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+		                                          (const unsigned char *)FUZZ_KEY, 32);
+	FUZZ_CHECK(eddsa.pkey != NULL &&
+	           cv_jwt_verify_key(&eddsa, CV_JWT_TYP_ACCESS, token, len) == NULL &&
+	           cv_jwt_verify_key(&eddsa, CV_JWT_TYP_CONTACT, token, len) == NULL);
 	any = cv_jwt_verify(FUZZ_KEY, FUZZ_KEY_LEN, NULL, token, len);
 	if (any != NULL)
 		check_accepted(token, len, NULL, any);

@@ -5,7 +5,7 @@
  * value, a Cookie header, a CSRF token.
  * Links: lib/portal.c lib/origin.c lib/codes.c lib/verification.c lib/validate.c
  *        lib/request.c lib/form.c lib/utf8.c lib/jwt.c lib/crypto.c lib/email.c
- *        lib/error.c fuzz/stub_db.c
+ *        lib/error.c lib/keys.c fuzz/stub_db.c
  *
  * Invariants: an accepted path is "<public id>/<code|verify>" exactly; an
  * accepted origin holds no byte a header could be split by and re-parses to

@@ -10,7 +10,7 @@
  * so the claims checks of access tokens are reached.  As the responders do,
  * only POST reads a body.
  * Links: lib/request.c lib/form.c lib/utf8.c lib/crypto.c lib/auth.c lib/jwt.c lib/error.c
- *        fuzz/stub_db.c
+ *        lib/keys.c fuzz/stub_db.c
  *
  * Invariants: the reader gives back the variables as they are (PATH_INFO
  * without leading '/', method "GET" when unset), a request id of 1 to 64

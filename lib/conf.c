@@ -221,13 +221,14 @@ cv_conf_load(struct cv_conf *conf, const char *path, char *err, size_t errlen)
 	}
 	if (conf->database == NULL && set_string(&conf->database, "") != 0)
 		goto out;
-	if (conf->issuer == NULL && set_string(&conf->issuer, "contact-verify") != 0)
-		goto out;
 	if (conf->public_url == NULL && set_string(&conf->public_url, "http://127.0.0.1:8080") != 0)
 		goto out;
 	n = strlen(conf->public_url);
 	while (n > 0 && conf->public_url[n - 1] == '/')
 		conf->public_url[--n] = '\0';
+	/* RFC 8414: the issuer is the server's URL (/.well-known/oauth-authorization-server). */
+	if (conf->issuer == NULL && set_string(&conf->issuer, conf->public_url) != 0)
+		goto out;
 	rc = 0;
 out:
 	fclose(f);

@@ -23,7 +23,7 @@ struct cv_conf {
 	unsigned char access_token_key[CV_SECRET_MAX];  /* HS256 key of OAuth access tokens */
 	size_t        access_token_key_len;
 	unsigned char outbox_key[32];  /* AES-256-GCM key of codes in the outbox (derived) */
-	char         *issuer;        /* "iss" of contact auth tokens */
+	char         *issuer;        /* "iss" of tokens, RFC 8414 issuer; default public_url */
 	char         *public_url;    /* base of the links in emails, no "/" at end */
 	char         *mail_dir;      /* directory delivery (.eml files) */
 	char         *smtp_url;      /* smtp:// or smtps://; NULL = directory */
