@@ -43,6 +43,11 @@ def endpoints(contact_uuid, public_id="x"):
         Endpoint("portal-verify", "POST", f"/portal/v1/{public_id}/login/verify", "contact"),
         Endpoint("portal-page", "POST", f"/login/{public_id}", "html", "form"),
         Endpoint("login-ticket", "POST", f"{API}/login-ticket", "contact"),
+        # Public keys (README "Verifying auth tokens"): a contact's uuid is
+        # no account's, so the JWKS answers 404 but for the hostile entries
+        # that are about HTTP itself.
+        Endpoint("well-known", "GET", f"/accounts/{contact_uuid}/.well-known/jwks.json", "jwks",
+                 None),
     ]
 
 
@@ -298,6 +303,13 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id, port
         for method in ("GET", "POST"):
             out.append(Hostile(f"uo-verify-email:{method}-{label}", ep, raw_request(
                 method, "/v4/Users/VerifyEmail" + query, [])))
+
+    # The JWKS path: account ids that are no uuid, or hide something.
+    for name, account in (("not-uuid", "abc"), ("sql", "%27%20OR%201%3D1--"),
+                          ("nul", "%00"), ("dots", "..%2F..%2Fcv.conf"), ("long", "a" * 3000),
+                          ("upper-uuid", contact_uuid.upper()), ("utf8", "%C3%A4" * 20)):
+        out.append(Hostile(f"well-known:account-{name}", eps["well-known"], raw_request(
+            "GET", f"/accounts/{account}/.well-known/jwks.json", [])))
 
     # 6. HTTP itself: methods, headers, framing.
     for ep in eps.values():

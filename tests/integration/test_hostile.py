@@ -43,6 +43,7 @@ def envelope_problem(entry, status, headers, body):
     ok = {
         "contact": lambda: contact_error(doc, status) or (status < 400 and "data" in doc),
         "health": lambda: contact_error(doc, status) or (status < 400 and "status" in doc),
+        "jwks": lambda: contact_error(doc, status) or (status < 400 and "keys" in doc),
         "html": lambda: False,      # a page, also for nginx's own answers
         "oauth": lambda: (set(doc) == {"error", "error_description"} if status >= 400
                           else "access_token" in doc),
