@@ -17,9 +17,9 @@
 
 #include "keys.h"
 
-#define SECRET_MAX 256   /* bytes of an HS256 key's secret */
-#define CACHE_SIZE 16    /* opened keys per process */
-#define SEALED_MAX 1024  /* bytes, as migration 019's CHECK */
+#define SECRET_MAX 256  /* bytes of an HS256 key's secret */
+#define CACHE_SIZE 16   /* opened keys per process */
+#define SEALED_MAX 1024 /* bytes, as migration 019's CHECK */
 
 EVP_PKEY *
 cv_key_generate(enum cv_jwt_alg alg)
@@ -70,9 +70,11 @@ public_members(EVP_PKEY *pkey, enum cv_jwt_alg alg, char x[44], char y[44])
 	size_t n = sizeof(raw);
 
 	if (alg == CV_JWT_ES256)
-		return EVP_PKEY_is_a(pkey, "EC") && coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_X, x) == 0 &&
+		return EVP_PKEY_is_a(pkey, "EC") &&
+		               coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_X, x) == 0 &&
 		               coordinate(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, y) == 0
-		           ? 0 : -1;
+		           ? 0
+		           : -1;
 	if (alg == CV_JWT_EDDSA && EVP_PKEY_is_a(pkey, "ED25519") &&
 	    EVP_PKEY_get_raw_public_key(pkey, raw, &n) == 1 && n == 32) {
 		cv_b64url_encode(raw, n, x);
@@ -90,7 +92,8 @@ cv_key_public_jwk(EVP_PKEY *pkey, enum cv_jwt_alg alg, const char *kid)
 
 	if (public_members(pkey, alg, x, y) != 0 || (jwk = json_object_new_object()) == NULL)
 		return NULL;
-	json_object_object_add(jwk, "kty", json_object_new_string(alg == CV_JWT_ES256 ? "EC" : "OKP"));
+	json_object_object_add(jwk, "kty",
+	                       json_object_new_string(alg == CV_JWT_ES256 ? "EC" : "OKP"));
 	json_object_object_add(jwk, "crv",
 	                       json_object_new_string(alg == CV_JWT_ES256 ? "P-256" : "Ed25519"));
 	json_object_object_add(jwk, "x", json_object_new_string(x));
@@ -115,10 +118,11 @@ cv_key_thumbprint(EVP_PKEY *pkey, enum cv_jwt_alg alg, char out[CV_KEY_THUMBPRIN
 		return -1;
 	/* RFC 7638 3.2: the required members, lexical order, no whitespace. */
 	if (alg == CV_JWT_ES256)
-		n = snprintf(text, sizeof(text), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-		             x, y);
+		n = snprintf(text, sizeof(text),
+		             "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
 	else
-		n = snprintf(text, sizeof(text), "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", x);
+		n = snprintf(text, sizeof(text),
+		             "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", x);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	cv_sha256(text, (size_t)n, digest);
@@ -160,11 +164,11 @@ cv_key_access(const unsigned char *secret, size_t len)
 /* An opened key of the cache: the jwt key and the secret it points to. */
 struct cached_key {
 	struct cv_jwt_key key;
-	unsigned char     secret[SECRET_MAX];
+	unsigned char secret[SECRET_MAX];
 };
 
 static struct cached_key cache[CACHE_SIZE];
-static size_t cache_next;  /* the slot to fill next: the oldest */
+static size_t cache_next; /* the slot to fill next: the oldest */
 
 static void
 cache_clear(struct cached_key *c)

@@ -16,7 +16,7 @@
 #include "validate.h"
 #include "well_known.h"
 
-#define CACHE_CONTROL "public, max-age=300"
+#define CACHE_CONTROL  "public, max-age=300"
 #define ACCOUNT_PREFIX "accounts/"
 
 /* The account's key set, from the database: CV_OK with *doc, or
@@ -24,7 +24,8 @@
 static enum cv_err
 account_jwks(const char *uuid, struct json_object **doc)
 {
-	const char *params[CV_ACCOUNT_JWKS_PARAM__MAX] = {[CV_ACCOUNT_JWKS_PARAM_ACCOUNT_UUID] = uuid};
+	const char *params[CV_ACCOUNT_JWKS_PARAM__MAX] = {[CV_ACCOUNT_JWKS_PARAM_ACCOUNT_UUID] =
+	                                                      uuid};
 	enum cv_err err;
 	PGresult *res;
 
@@ -45,8 +46,8 @@ account_jwks(const char *uuid, struct json_object **doc)
 static enum cv_err
 server_jwks(const struct cv_conf *conf, struct json_object **doc)
 {
-	const struct cv_jwt_key *key = cv_key_access(conf->access_token_key,
-	                                             conf->access_token_key_len);
+	const struct cv_jwt_key *key =
+	    cv_key_access(conf->access_token_key, conf->access_token_key_len);
 	struct json_object *keys, *jwk;
 
 	if (key == NULL || (jwk = cv_key_public_jwk(key->pkey, key->alg, key->kid)) == NULL)
@@ -108,8 +109,8 @@ etag_matches(const char *list, const char *etag)
 			return 1;
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ' ||
-		                                 p[n] == '\t'))
+		if (strncmp(p, etag, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
 			return 1;
 		p = strchr(p, ',');
 	}
@@ -138,8 +139,8 @@ cv_well_known(const struct cv_conf *conf, struct cv_request *req, struct cv_repl
 		return err;
 	/* The ETag: the first 128 bits of the SHA-256 of the body written
 	 * (lib/response.c serializes with the same flags). */
-	body = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN |
-	                                                  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	body = json_object_to_json_string_length(
+	    doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (body == NULL) {
 		json_object_put(doc);
 		return CV_ERR_INTERNAL;

@@ -17,7 +17,7 @@
 #include "cvctl.h"
 #include "keys.h"
 
-#define DER_MAX 200   /* a PKCS#8 P-256 or Ed25519 key is at most ~140 bytes */
+#define DER_MAX 200 /* a PKCS#8 P-256 or Ed25519 key is at most ~140 bytes */
 
 /* The --account's id (in a transaction), with the options of one key
  * command: --kid (when kid is not NULL) or --alg (when alg is not NULL). */
@@ -27,9 +27,9 @@ key_options(struct cvctl *cv, int argc, char **argv, const char **kid, const cha
 {
 	const char *account = NULL;
 	const struct cvctl_opt opts[] = {
-		{"--account", &account, OPT_REQUIRED},
-		{kid != NULL ? "--kid" : "--alg", kid != NULL ? kid : alg, OPT_REQUIRED},
-		{NULL, NULL, 0},
+	    {"--account", &account, OPT_REQUIRED},
+	    {kid != NULL ? "--kid" : "--alg", kid != NULL ? kid : alg, OPT_REQUIRED},
+	    {NULL, NULL, 0},
 	};
 	int rc;
 
@@ -197,7 +197,8 @@ key_retire(struct cvctl *cv, int argc, char **argv)
 	else if (strcmp(result, "active") == 0)
 		cvctl_fail(cv, "key %s is the active key: activate another key first", kid);
 	else if (strcmp(result, "in use") == 0)
-		cvctl_fail(cv, "key %s signed tokens that may be valid until %s; retire it then, "
+		cvctl_fail(cv,
+		           "key %s signed tokens that may be valid until %s; retire it then, "
 		           "or now with --force (those tokens stop verifying)",
 		           kid, PQgetvalue(res, 0, ST_KEY_RETIRE_COL_VALID_UNTIL));
 	else if (strcmp(result, "retired before") == 0)
@@ -215,9 +216,9 @@ cvctl_account_key(struct cvctl *cv, int argc, char **argv)
 		const char *name, *command;
 		int (*run)(struct cvctl *, int, char **);
 	} subs[] = {
-		{"add", "account key add", key_add},
-		{"activate", "account key activate", key_activate},
-		{"retire", "account key retire", key_retire},
+	    {"add", "account key add", key_add},
+	    {"activate", "account key activate", key_activate},
+	    {"retire", "account key retire", key_retire},
 	};
 	size_t i;
 
@@ -240,8 +241,8 @@ cvctl_account_rotate_secret(struct cvctl *cv, int argc, char **argv)
 {
 	const char *account = NULL;
 	const struct cvctl_opt opts[] = {
-		{"--account", &account, OPT_REQUIRED},
-		{NULL, NULL, 0},
+	    {"--account", &account, OPT_REQUIRED},
+	    {NULL, NULL, 0},
 	};
 	char id[32], kid[CV_JWT_KID_MAX + 1], secret[CVCTL_SECRET_LEN + 1];
 	int rc;
