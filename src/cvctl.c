@@ -57,6 +57,9 @@ static const struct command commands[] = {
 	{"contact", "add", cvctl_contact_add, "add a contact (prints its uuid)"},
 	{"contact", "list", cvctl_contact_list, "list an account's contacts"},
 	{"contact", "import", cvctl_contact_import, "import contacts from a CSV file"},
+	{"contact", "delete", cvctl_contact_delete,
+	 "erase a contact: its codes, mail, login tickets and counters"},
+	{"contact", "export", cvctl_contact_export, "print everything stored about a contact (JSON)"},
 	{"events", NULL, cvctl_events, "show recent events"},
 	{"outbox", NULL, cvctl_outbox, "show the mail queue and recent delivery failures"},
 	{"migrate", NULL, cvctl_migrate, "bring the database up to date (migrations, then functions)"},
@@ -73,6 +76,8 @@ static const struct {
 	 "       cvctl account list\n"
 	 "       cvctl account set --account UUID [--name NAME] [--token-ttl SECONDS]\n"
 	 "                         [--auth-token-format object|string]\n"
+	 "                         [--events-retention DAYS] [--codes-retention DAYS]\n"
+	 "                         [--mail-retention DAYS]\n"
 	 "       cvctl account disable --account UUID\n"
 	 "       cvctl account enable --account UUID\n"
 	 "       cvctl account rotate-secret --account UUID\n"
@@ -82,7 +87,10 @@ static const struct {
 	 "--token-ttl is the lifetime of those tokens, 60 to 2592000 seconds (default 3600).\n"
 	 "--auth-token-format is the shape of auth-token's answer: object (the default,\n"
 	 "{\"data\":{\"auth_token\":\"...\"}}) or string ({\"data\":\"...\"}, for the public\n"
-	 "PHP SDK).\n"},
+	 "PHP SDK).\n"
+	 "--events-retention, --codes-retention and --mail-retention: days the account's\n"
+	 "events (default 90), ended codes (30) and ended mail (30) are kept, 1 to 36500;\n"
+	 "cv-mailer's housekeeping deletes older ones.\n"},
 	{"api-key",
 	 "usage: cvctl api-key add --account UUID [--name NAME] [--expires-in SECONDS]\n"
 	 "       cvctl api-key list --account UUID\n"
@@ -158,12 +166,20 @@ static const struct {
 	 "usage: cvctl contact add --account UUID --email EMAIL [--locale LOCALE]\n"
 	 "       cvctl contact list --account UUID\n"
 	 "       cvctl contact import --account UUID FILE\n"
+	 "       cvctl contact delete --account UUID (--email EMAIL | --uuid UUID)\n"
+	 "       cvctl contact export --account UUID (--email EMAIL | --uuid UUID)\n"
 	 "\n"
 	 "add prints the new contact's uuid.  An address the account already has, in any\n"
 	 "case, is refused.  import reads a CSV file (RFC 4180; FILE - is stdin) whose header\n"
 	 "names an email column and optionally a locale column; it adds all valid rows in one\n"
 	 "transaction, reports each rejected row on stderr as \"line N: reason\" and prints\n"
-	 "imported=N rejected=M.\n"},
+	 "imported=N rejected=M.\n"
+	 "delete erases the contact in one transaction: its codes, its mail (queued mail is\n"
+	 "never sent), its login tickets and the rate-limit counters of its address; its\n"
+	 "events stay, without it.  Prints erased=UUID (also for --uuid of a contact erased\n"
+	 "before).  Auth tokens issued before stay valid until they expire.  export prints\n"
+	 "everything stored about the contact as JSON; codes are shown as \"hashed\", mail\n"
+	 "bodies as \"sealed\".\n"},
 	{"events",
 	 "usage: cvctl events [--account UUID] [--email EMAIL] [--limit N]\n"
 	 "\n"

@@ -1,5 +1,5 @@
 /*
- * cvctl_contact.c - cvctl contact add|list|import.  An account has at most
+ * cvctl_contact.c - cvctl contact add|list|import|delete|export.  An account has at most
  * one contact per address, compared case-insensitively (the unique index on
  * lower(email)); the address itself is kept as given.
  *
@@ -483,5 +483,86 @@ out:
 	if (f != stdin)
 		fclose(f);
 	import_free(&im);
+	return rc;
+}
+
+/* ---- delete, export */
+
+/*
+ * The options of delete and export: --account and one of --email and
+ * --uuid, checked; *id is the account's id, in the command's transaction.
+ * Returns 0 or the command's exit status.
+ */
+static int
+contact_named(struct cvctl *cv, int argc, char **argv, char *id, size_t idlen,
+              const char **uuid, const char **email)
+{
+	const char *account = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, OPT_REQUIRED},
+		{"--email", email, 0},
+		{"--uuid", uuid, 0},
+		{NULL, NULL, 0},
+	};
+	int rc;
+
+	*uuid = *email = NULL;
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--uuid", *uuid)) != 0 ||
+	    (rc = cvctl_check_email(cv, "--email", *email)) != 0)
+		return rc;
+	if ((*uuid == NULL) == (*email == NULL))
+		return cvctl_usage(cv, "give either --email or --uuid");
+	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, idlen)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+cvctl_contact_delete(struct cvctl *cv, int argc, char **argv)
+{
+	char id[32];
+	const char *uuid, *email;
+	const char *params[ST_CONTACT_DELETE_PARAM__MAX];
+	PGresult *res;
+	int rc;
+
+	if ((rc = contact_named(cv, argc, argv, id, sizeof(id), &uuid, &email)) != 0)
+		return rc;
+	params[ST_CONTACT_DELETE_PARAM_ACCOUNT_ID] = id;
+	params[ST_CONTACT_DELETE_PARAM_UUID] = uuid;
+	params[ST_CONTACT_DELETE_PARAM_EMAIL] = email;
+	if ((res = cvctl_exec(cv, ST_CONTACT_DELETE, params)) == NULL)
+		return CVCTL_FAIL;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, ST_CONTACT_DELETE_COL_RESULT), "0") == 0)
+		fprintf(cv->out, "erased=%s\n", PQgetvalue(res, 0, ST_CONTACT_DELETE_COL_CONTACT_UUID));
+	else
+		rc = cvctl_fail(cv, "the account has no contact %s", uuid != NULL ? uuid : email);
+	PQclear(res);
+	return rc;
+}
+
+int
+cvctl_contact_export(struct cvctl *cv, int argc, char **argv)
+{
+	char id[32];
+	const char *uuid, *email;
+	const char *params[ST_CONTACT_EXPORT_PARAM__MAX];
+	PGresult *res;
+	int rc;
+
+	if ((rc = contact_named(cv, argc, argv, id, sizeof(id), &uuid, &email)) != 0)
+		return rc;
+	params[ST_CONTACT_EXPORT_PARAM_ACCOUNT_ID] = id;
+	params[ST_CONTACT_EXPORT_PARAM_UUID] = uuid;
+	params[ST_CONTACT_EXPORT_PARAM_EMAIL] = email;
+	if ((res = cvctl_exec(cv, ST_CONTACT_EXPORT, params)) == NULL)
+		return CVCTL_FAIL;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, ST_CONTACT_EXPORT_COL_EXPORT))
+		fprintf(cv->out, "%s\n", PQgetvalue(res, 0, ST_CONTACT_EXPORT_COL_EXPORT));
+	else
+		rc = cvctl_fail(cv, "the account has no contact %s", uuid != NULL ? uuid : email);
+	PQclear(res);
 	return rc;
 }

@@ -59,14 +59,14 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR UPDATE;
+	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 	PERFORM cv.log_event(acc, ct.id, 4000, p_source, p_request,
 	                     jsonb_build_object('found', ct.id IS NOT NULL));
 	IF ct.id IS NULL THEN
 		INSERT INTO cv.contacts (account_id, email, status) VALUES (acc, p_email, 'pending')
 		ON CONFLICT DO NOTHING;
 		SELECT * INTO ct FROM cv.contacts c
-		 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR UPDATE;
+		 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 		PERFORM cv.log_event(acc, ct.id, 4003, p_source, p_request, '{}');
 	END IF;
 	IF ct.email_verified THEN
