@@ -187,7 +187,7 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	[ST_CONTACT_DELETE] = {
 	    "SELECT e.result, e.contact_uuid"
 	    " FROM cv.erase_contact($1::bigint, $2::uuid, $3, 'cvctl', NULL) e",
-	    SHAPE(ST_CONTACT_DELETE), 0},
+	    SHAPE(ST_CONTACT_DELETE), 1},
 	[ST_CONTACT_EXPORT] = {
 	    "SELECT pg_catalog.jsonb_pretty(cv.export_contact($1::bigint, $2::uuid, $3)) AS export",
 	    SHAPE(ST_CONTACT_EXPORT), 1},
