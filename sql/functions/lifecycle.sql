@@ -63,6 +63,9 @@ BEGIN
 		SELECT * INTO ct FROM cv.contacts c WHERE c.id = ct.id FOR UPDATE;
 	END IF;
 	IF ct.id IS NULL THEN
+		-- Another erasure of it was first: the counters this one took (or
+		-- made) go too.
+		DELETE FROM cv.rate_counters r WHERE r.bucket = ANY (buckets);
 		IF p_uuid IS NOT NULL AND EXISTS (
 		       SELECT 1 FROM cv.erased_contacts e
 		        WHERE e.uuid_hash = cv.erased_hash(p_account, p_uuid)) THEN

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import threading
+import uuid
 import time
 
 import stack
@@ -288,6 +289,8 @@ def every_responder_serves(account, tenant, client_id, secret, contact):
         "portal-page": lambda: request("GET", f"/login/{public_id}").status == 200,
         "login-ticket": lambda: request("POST", f"{API}/login-ticket", {"ticket": "A" * 43},
                                         key=account.key).status == 400,
+        "contact": lambda: request("DELETE", f"{API}/contacts/{uuid.uuid4()}",
+                                   key=account.key).status == 400,
     }
     missing = set(stack.responders()) - set(checks)
     assert not missing, f"no check for the responders {sorted(missing)}"

@@ -179,7 +179,9 @@ def test_erasure_racing_sends_verifies_and_auth_tokens_of_the_same_contact():
                           " WHERE e.uuid_hash = cv.erased_hash(%s, %s)",
                           (account.id, contact.uuid))[0]
         found = rows_naming(contact.email, contact.uuid, contact.id, since=since)
-        assert found == {}, (contact.email, found)
+        assert found == {}, (contact.email, found, since, query(
+            "SELECT bucket, window_start, hits FROM cv.rate_counters WHERE bucket LIKE %s",
+            (f"%{contact.email}",)))
 
 
 def test_cvctl_exports_everything_stored_naming_secrets_only_and_deletes_by_email_or_uuid():
