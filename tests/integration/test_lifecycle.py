@@ -33,13 +33,14 @@ def erased_body(contact_uuid):
     return compact({"data": {"uuid": contact_uuid, "erased": True}, "meta": []})
 
 
-def rows_naming(email, contact_uuid, contact_id, since=None):
+def rows_naming(email, contact_uuid, contact_id, after_xid=None):
     """{table.column: count} of the rows of schema cv that name the contact:
     its address (any case) or uuid inside a text-like column, the SHA-256 of
     either in a bytea column, or its id in a column with a foreign key to
-    cv.contacts.  Rate-limit counters whose window started at or after since
-    are left out (a verify of the address after the erasure counts like a
-    stranger's)."""
+    cv.contacts.  Rate-limit counters written by a transaction that began
+    writing after transaction after_xid (the erasure's) are left out: a
+    verify of the address that came after the erasure counts like a
+    stranger's."""
     columns = query("SELECT c.table_name, c.column_name, c.data_type"
                     "  FROM information_schema.columns c"
                     "  JOIN information_schema.tables t"
@@ -57,9 +58,9 @@ def rows_naming(email, contact_uuid, contact_id, since=None):
         else:
             cond = f'("{column}"::text ILIKE %s OR "{column}"::text ILIKE %s)'
             args = [f"%{email}%", f"%{contact_uuid}%"]
-        if table == "rate_counters" and since is not None:
-            cond += " AND window_start < %s"
-            args.append(since)
+        if table == "rate_counters" and after_xid is not None:
+            cond += " AND xmin::text::bigint <= %s"
+            args.append(after_xid)
         n = query_one(f'SELECT count(*) FROM cv."{table}" WHERE {cond}', args)[0]
         if n:
             found[f"{table}.{column}"] = n
@@ -175,13 +176,13 @@ def test_erasure_racing_sends_verifies_and_auth_tokens_of_the_same_contact():
         if resp.status == 400:
             assert resp.json()["code"] == (13010 if what == "verify" else 55031), (what, resp)
     for contact in contacts:
-        since = query_one("SELECT e.erased_at FROM cv.erased_contacts e"
-                          " WHERE e.uuid_hash = cv.erased_hash(%s, %s)",
-                          (account.id, contact.uuid))[0]
-        found = rows_naming(contact.email, contact.uuid, contact.id, since=since)
-        assert found == {}, (contact.email, found, since, query(
-            "SELECT bucket, window_start, hits FROM cv.rate_counters WHERE bucket LIKE %s",
-            (f"%{contact.email}",)))
+        xid = query_one("SELECT e.xmin::text::bigint FROM cv.erased_contacts e"
+                        " WHERE e.uuid_hash = cv.erased_hash(%s, %s)",
+                        (account.id, contact.uuid))[0]
+        found = rows_naming(contact.email, contact.uuid, contact.id, after_xid=xid)
+        assert found == {}, (contact.email, found, xid, query(
+            "SELECT bucket, window_start, hits, xmin::text FROM cv.rate_counters"
+            " WHERE bucket LIKE %s", (f"%{contact.email}",)))
 
 
 def test_cvctl_exports_everything_stored_naming_secrets_only_and_deletes_by_email_or_uuid():
