@@ -89,6 +89,7 @@ struct mailer {
 	int            expiring;
 	long long      expired_events, expired_codes, expired_mail, expire_batches;
 	double         expire_started;
+	double         expire_due;  /* cv_now_ms() when the next batch may run */
 };
 
 /* One row of a claim, pointing into the PGresult. */
@@ -885,19 +886,20 @@ housekeeping(struct mailer *m)
 	/* Then the history past its retention, a batch at a time. */
 	m->expiring = 1;
 	m->expired_events = m->expired_codes = m->expired_mail = m->expire_batches = 0;
-	m->expire_started = cv_now_ms();
+	m->expire_started = m->expire_due = cv_now_ms();
 }
 
 /*
- * One batch of the expiry of history (cv.expire_history): at most
- * EXPIRE_BATCH events, codes and mails past their account's retention, in
- * a short transaction of their own.  Returns the milliseconds the batch
- * took, which is the pause before the next one, or 0 when the expiry is
- * over (all deleted, logged with the totals) or failed (tried again at the
- * next housekeeping; a lost database when it is back).
+ * One batch of the expiry of history (cv.expire_history), when one is under
+ * way and its pause has passed: at most EXPIRE_BATCH events, codes and
+ * mails past their account's retention, in a short transaction of their
+ * own.  The next batch is due after a pause as long as this one took.  The
+ * expiry ends when a batch finds less than a full batch of each (logged
+ * with the totals) or fails (tried again at the next housekeeping; after a
+ * lost database, once it is back).
  */
-static int
-expire_batch(struct mailer *m)
+static void
+expire_when_due(struct mailer *m)
 {
 	char batch[16];
 	const char *params[CV_EXPIRE_HISTORY_PARAM__MAX];
@@ -906,6 +908,8 @@ expire_batch(struct mailer *m)
 	double start = cv_now_ms();
 	long long events, codes, mail;
 
+	if (!m->expiring || start < m->expire_due)
+		return;
 	snprintf(batch, sizeof(batch), "%d", EXPIRE_BATCH);
 	params[CV_EXPIRE_HISTORY_PARAM_BATCH] = batch;
 	if ((res = exec_stmt(m, CV_STMT_EXPIRE_HISTORY, params, &err)) == NULL) {
@@ -913,7 +917,7 @@ expire_batch(struct mailer *m)
 			cv_log_error("expiring history failed; trying again at the next housekeeping");
 			m->expiring = 0;
 		}
-		return 0;
+		return;
 	}
 	events = atoll(PQgetvalue(res, 0, CV_EXPIRE_HISTORY_COL_EVENTS));
 	codes = atoll(PQgetvalue(res, 0, CV_EXPIRE_HISTORY_COL_CODES));
@@ -929,9 +933,9 @@ expire_batch(struct mailer *m)
 		            "account's retention in %lld batches, %.1f s",
 		            m->expired_events, m->expired_codes, m->expired_mail, m->expire_batches,
 		            (cv_now_ms() - m->expire_started) / 1000.0);
-		return 0;
+		return;
 	}
-	return (int)(cv_now_ms() - start) + 1;
+	m->expire_due = cv_now_ms() + (cv_now_ms() - start);
 }
 
 /* The main loop.  Returns the exit status: 0 when stopped by a signal or,
@@ -957,6 +961,9 @@ run(struct mailer *m)
 			continue;
 		}
 		backoff = 0;
+		/* The expiry goes on between batches of mail too, so that a queue
+		 * that is never empty does not hold it up. */
+		expire_when_due(m);
 		/* Claim again until nothing is due: a row queued while this batch
 		 * was in hand may not have sent a NOTIFY (cv.queue_code skips it
 		 * when other mail is due), and the claim that ends the loop began
@@ -964,16 +971,19 @@ run(struct mailer *m)
 		if (n > 0)
 			continue;
 		housekeeping(m);
-		/* Between two batches of the expiry, a pause as long as the batch
-		 * took; mail that comes due meanwhile is served first. */
-		pause = m->expiring ? expire_batch(m) : 0;
+		pause = IDLE_WAIT_MS;
+		if (m->expiring) {
+			double due = m->expire_due - cv_now_ms();
+
+			pause = due <= 0 ? 0 : due < IDLE_WAIT_MS ? (int)due + 1 : IDLE_WAIT_MS;
+		}
 		if (m->once) {
 			if (!m->expiring)
 				return 0;
 			pause_ms(pause);
 			continue;
 		}
-		wait_for_work(m, pause > 0 ? pause : IDLE_WAIT_MS);
+		wait_for_work(m, pause);
 	}
 	return 0;
 }
