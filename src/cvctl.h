@@ -159,14 +159,12 @@ CV_DB_CONTRACT(cvctl_contact_list, ST_CONTACT_LIST)
 #define ST_CONTACT_IMPORT_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, LINES) X(p, EMAILS) X(p, LOCALES)
 #define ST_CONTACT_IMPORT_COLUMNS(X, p) X(p, LINE)
 CV_DB_CONTRACT(cvctl_contact_import, ST_CONTACT_IMPORT)
-/* cv.erase_contact of the contact by uuid, or by email when UUID is NULL */
-#define ST_CONTACT_DELETE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, UUID) X(p, EMAIL)
-#define ST_CONTACT_DELETE_COLUMNS(X, p) X(p, RESULT) X(p, CONTACT_UUID)
-CV_DB_CONTRACT(cvctl_contact_delete, ST_CONTACT_DELETE)
-/* cv.export_contact, pretty-printed; NULL when there is no such contact */
-#define ST_CONTACT_EXPORT_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, UUID) X(p, EMAIL)
-#define ST_CONTACT_EXPORT_COLUMNS(X, p) X(p, EXPORT)
-CV_DB_CONTRACT(cvctl_contact_export, ST_CONTACT_EXPORT)
+/* The statements of one contact, by uuid or by email when UUID is NULL:
+ * what to print, NULL when the account has no such contact.  delete
+ * (cv.erase_contact): "erased=<uuid>"; export: cv.export_contact's JSON. */
+#define ST_CONTACT_ONE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, UUID) X(p, EMAIL)
+#define ST_CONTACT_ONE_COLUMNS(X, p) X(p, OUTPUT)
+CV_DB_CONTRACT(cvctl_contact_one, ST_CONTACT_ONE)
 
 #define ST_EVENTS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, EMAIL) X(p, LIMIT)
 #define ST_EVENTS_COLUMNS(X, p)                                                                   \

@@ -185,12 +185,12 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	 * locales, free of duplicates among themselves.  Answers the lines whose
 	 * address the account already has. */
 	[ST_CONTACT_DELETE] = {
-	    "SELECT e.result, e.contact_uuid"
+	    "SELECT CASE WHEN e.result = 0 THEN 'erased=' || e.contact_uuid END AS output"
 	    " FROM cv.erase_contact($1::bigint, $2::uuid, $3, 'cvctl', NULL) e",
-	    SHAPE(ST_CONTACT_DELETE), 1},
+	    SHAPE(ST_CONTACT_ONE), 1},
 	[ST_CONTACT_EXPORT] = {
-	    "SELECT pg_catalog.jsonb_pretty(cv.export_contact($1::bigint, $2::uuid, $3)) AS export",
-	    SHAPE(ST_CONTACT_EXPORT), 1},
+	    "SELECT pg_catalog.jsonb_pretty(cv.export_contact($1::bigint, $2::uuid, $3)) AS output",
+	    SHAPE(ST_CONTACT_ONE), 1},
 	[ST_CONTACT_IMPORT] = {
 	    "WITH batch AS ("
 	    "  SELECT * FROM ROWS FROM (pg_catalog.unnest($2::integer[]),"

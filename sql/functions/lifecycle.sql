@@ -26,6 +26,17 @@ LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 	SELECT sha256(convert_to(p_account::text || ':' || p_uuid::text, 'UTF8'));
 $$;
 
+-- The rate-limit counters keyed by the address p_email of account
+-- p_account (limits.sql's cv.verify_limits and portal.sql's cv.portal_send
+-- name them so).  Cannot fail.
+CREATE OR REPLACE FUNCTION cv.address_buckets(p_account bigint, p_email text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ARRAY['verify:' || p_account || ':' || lower(p_email),
+	             'portal-cooldown:' || p_account || ':' || lower(p_email),
+	             'portal-send:' || p_account || ':' || lower(p_email)];
+$$;
+
 -- Erases the contact of account p_account whose uuid is p_uuid (or, when
 -- p_uuid is NULL, whose address is p_email, case-insensitive), in the
 -- caller's one transaction: its codes, its mail (queued mail is never sent
@@ -49,13 +60,10 @@ BEGIN
 	 WHERE c.account_id = p_account
 	   AND (c.uuid = p_uuid OR (p_uuid IS NULL AND lower(c.email) = lower(p_email)));
 	IF FOUND THEN
-		-- 1. The counters of its address (limits.sql and portal.sql name
-		-- them), taken even when they do not exist yet: a verify of the
+		-- 1. The counters of its address, taken even when they do not exist yet: a verify of the
 		-- address that comes meanwhile waits for this erasure and counts
 		-- after it, as any stranger's would.
-		buckets := ARRAY['verify:' || p_account || ':' || lower(ct.email),
-		                 'portal-cooldown:' || p_account || ':' || lower(ct.email),
-		                 'portal-send:' || p_account || ':' || lower(ct.email)];
+		buckets := cv.address_buckets(p_account, ct.email);
 		INSERT INTO cv.rate_counters AS r (bucket, window_start, hits)
 		SELECT b, clock_timestamp(), 0 FROM unnest(buckets) b
 		ON CONFLICT (bucket) DO UPDATE SET hits = r.hits;
@@ -170,8 +178,6 @@ BEGIN
 		'rate_counters', COALESCE((SELECT jsonb_agg(jsonb_build_object(
 			'bucket', r.bucket, 'window_start', r.window_start, 'hits', r.hits)
 			ORDER BY r.bucket) FROM cv.rate_counters r
-			WHERE r.bucket IN ('verify:' || p_account || ':' || lower(ct.email),
-			                   'portal-cooldown:' || p_account || ':' || lower(ct.email),
-			                   'portal-send:' || p_account || ':' || lower(ct.email))), '[]'));
+			WHERE r.bucket = ANY (cv.address_buckets(p_account, ct.email))), '[]'));
 END
 $$;

@@ -381,3 +381,21 @@ def test_mailer_housekeeping_expires_history_in_batches_and_logs_the_counts():
 
 
 test_mailer_housekeeping_expires_history_in_batches_and_logs_the_counts.MODE = "mailer"
+
+
+# ---------------------------------------------------------------- Apache
+
+def test_erasure_through_apache_with_fcgid_and_with_cgi():
+    from test_deploy import VARIANTS, through
+    for variant in sorted(VARIANTS):
+        account, contact = setup()
+        with through(variant):
+            assert_exact(erase(account.key, contact.uuid), 200, erased_body(contact.uuid))
+            assert_exact(erase(account.key, contact.uuid), 200, erased_body(contact.uuid))
+            resp = erase(account.key, contact.uuid, method="GET")
+            assert_error(resp, 405, 1405, "Method not allowed.")
+            assert resp.header("Allow") == "DELETE", (variant, resp)
+        assert rows_naming(contact.email, contact.uuid, contact.id) == {}, variant
+
+
+test_erasure_through_apache_with_fcgid_and_with_cgi.MODE = "apache"

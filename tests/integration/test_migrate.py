@@ -137,7 +137,7 @@ CHANGED_SINCE_THE_LAYOUT = {
 ADDED_SINCE_THE_LAYOUT = {
     "cv.credential_state",  # an API key's state, for cv.authenticate and cvctl
     # Issue 21: erasure, export, retention (lifecycle.sql, housekeeping.sql, outbox.sql).
-    "cv.erased_hash", "cv.erase_contact", "cv.api_erase_contact", "cv.export_contact",
+    "cv.erased_hash", "cv.address_buckets", "cv.erase_contact", "cv.api_erase_contact", "cv.export_contact",
     "cv.expire_history", "cv.outbox_hold",
 }
 
