@@ -60,9 +60,9 @@ BEGIN
 	 WHERE c.account_id = p_account
 	   AND (c.uuid = p_uuid OR (p_uuid IS NULL AND lower(c.email) = lower(p_email)));
 	IF FOUND THEN
-		-- 1. The counters of its address, taken even when they do not exist yet: a verify of the
-		-- address that comes meanwhile waits for this erasure and counts
-		-- after it, as any stranger's would.
+		-- 1. The counters of its address, taken even when they do not
+		-- exist yet: a verify of the address that comes meanwhile waits
+		-- for this erasure and counts after it, as any stranger's would.
 		buckets := cv.address_buckets(p_account, ct.email);
 		INSERT INTO cv.rate_counters AS r (bucket, window_start, hits)
 		SELECT b, clock_timestamp(), 0 FROM unnest(buckets) b
