@@ -6,7 +6,6 @@
 -- Records event p_event_id for account p_account and contact p_contact
 -- (either may be NULL) with the source system, the request id and a detail
 -- without secrets; an id that cv.event_types does not have records nothing.
--- A contact erased meanwhile is recorded as NULL.
 -- PL/pgSQL rather than LANGUAGE sql: a SQL function with a SET clause is
 -- never inlined, and PostgreSQL 15 parses and plans its body on every call,
 -- which was half the time of the functions that log an event; PL/pgSQL
@@ -15,12 +14,8 @@ CREATE OR REPLACE FUNCTION cv.log_event(p_account bigint, p_contact bigint, p_ev
                                         p_source text, p_request text, p_detail jsonb)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	-- The contact as it is now: one erased since the caller found it
-	-- (lifecycle.sql) is NULL, rather than a foreign-key error.  FOR KEY
-	-- SHARE is what the foreign key's check would take anyway.
 	INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system, request_id, detail)
-	SELECT p_account, (SELECT c.id FROM cv.contacts c WHERE c.id = p_contact FOR KEY SHARE),
-	       t.event_code, t.event_id, p_source, p_request, COALESCE(p_detail, '{}')
+	SELECT p_account, p_contact, t.event_code, t.event_id, p_source, p_request, COALESCE(p_detail, '{}')
 	  FROM cv.event_types t WHERE t.event_id = p_event_id;
 END
 $$;

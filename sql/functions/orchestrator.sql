@@ -124,8 +124,10 @@ BEGIN
 		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
+	-- Locked (after the counters, lifecycle.sql's lock order): its event
+	-- cannot name a contact an erasure has just deleted.
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email);
+	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 	PERFORM cv.log_event(acc, ct.id, 4000, p_source, p_request,
 	                     jsonb_build_object('found', ct.id IS NOT NULL));
 	IF ct.id IS NULL THEN

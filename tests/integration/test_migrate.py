@@ -130,7 +130,7 @@ CHANGED_SINCE_THE_LAYOUT = {
     "cv.uo_verify",      # results are rows of lib/errors.def (14/15/16 -> 1014/1015/1016)
     # Issue 21 (erasure; lifecycle.sql's lock order): a contact erased meanwhile is no
     # foreign-key error, and sends lock FOR NO KEY UPDATE beside the mailer's KEY SHARE.
-    "cv.log_event", "cv.api_auth_token", "cv.api_send", "cv.api_login_ticket", "cv.send_wait",
+    "cv.check_code", "cv.api_auth_token", "cv.api_send", "cv.api_login_ticket", "cv.send_wait",
     "cv.uo_send", "cv.portal_send",
     "cv.outbox_record",  # takes its row through cv.outbox_hold
 }
