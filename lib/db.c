@@ -98,6 +98,13 @@ static const struct cv_db_statement statements[CV_STMT__MAX] = {
 	    "SELECT counters, tickets FROM cv.housekeeping()", SHAPE(CV_HOUSEKEEPING), 1},
 	[CV_STMT_ACCOUNT_JWKS] = {"account_jwks",
 	    "SELECT found, jwks FROM cv.account_jwks($1::uuid)", SHAPE(CV_ACCOUNT_JWKS), 1},
+	[CV_STMT_ERASE_CONTACT] = {"erase_contact",
+	    "SELECT result, contact_uuid, retry_after FROM cv.api_erase_contact($1, $2::uuid, $3, $4)",
+	    SHAPE(CV_ERASE_CONTACT), 1},
+	[CV_STMT_OUTBOX_HOLD] = {"outbox_hold",
+	    "SELECT cv.outbox_hold($1) AS held", SHAPE(CV_OUTBOX_HOLD), 0},
+	[CV_STMT_EXPIRE_HISTORY] = {"expire_history",
+	    "SELECT events, codes, mail FROM cv.expire_history($1)", SHAPE(CV_EXPIRE_HISTORY), 1},
 };
 /* clang-format on */
 

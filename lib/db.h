@@ -191,6 +191,22 @@ CV_DB_CONTRACT(cv_housekeeping, CV_HOUSEKEEPING)
 #define CV_ACCOUNT_JWKS_PARAMS(X, p)  X(p, ACCOUNT_UUID)
 #define CV_ACCOUNT_JWKS_COLUMNS(X, p) X(p, FOUND) X(p, JWKS)
 CV_DB_CONTRACT(cv_account_jwks, CV_ACCOUNT_JWKS)
+
+/* cv.api_erase_contact */
+#define CV_ERASE_CONTACT_PARAMS(X, p)                                                             \
+	X(p, KEY_HASH) X(p, CONTACT_UUID) X(p, REQUEST_ID) X(p, CLIENT_ADDR)
+#define CV_ERASE_CONTACT_COLUMNS(X, p) X(p, RESULT) X(p, CONTACT_UUID) X(p, RETRY_AFTER)
+CV_DB_CONTRACT(cv_erase_contact, CV_ERASE_CONTACT)
+
+/* cv.outbox_hold (src/mailer.c): false when the row is gone (erased) */
+#define CV_OUTBOX_HOLD_PARAMS(X, p) X(p, OUTBOX_ID)
+#define CV_OUTBOX_HOLD_COLUMNS(X, p) X(p, HELD)
+CV_DB_CONTRACT(cv_outbox_hold, CV_OUTBOX_HOLD)
+
+/* cv.expire_history: how many events, codes and mails one batch deleted */
+#define CV_EXPIRE_HISTORY_PARAMS(X, p) X(p, BATCH)
+#define CV_EXPIRE_HISTORY_COLUMNS(X, p) X(p, EVENTS) X(p, CODES) X(p, MAIL)
+CV_DB_CONTRACT(cv_expire_history, CV_EXPIRE_HISTORY)
 /* clang-format on */
 
 enum cv_stmt {
@@ -215,6 +231,9 @@ enum cv_stmt {
 	CV_STMT_LOGIN_TICKET,
 	CV_STMT_HOUSEKEEPING,
 	CV_STMT_ACCOUNT_JWKS,
+	CV_STMT_ERASE_CONTACT,
+	CV_STMT_OUTBOX_HOLD,
+	CV_STMT_EXPIRE_HISTORY,
 	CV_STMT__MAX
 };
 

@@ -240,3 +240,35 @@ cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
 	PQclear(res);
 	return err;
 }
+
+enum cv_err
+cv_verification_erase_contact(const struct cv_conf *conf, struct cv_request *req,
+                              struct cv_reply *reply)
+{
+	const char *params[CV_ERASE_CONTACT_PARAM__MAX];
+	enum cv_err err = CV_ERR_INTERNAL;
+	PGresult *res = NULL;
+
+	(void)conf;
+	params[CV_ERASE_CONTACT_PARAM_KEY_HASH] = req->credential;
+	params[CV_ERASE_CONTACT_PARAM_CONTACT_UUID] =
+	    cv_valid_uuid(req->path_info) ? req->path_info : NULL;
+	params[CV_ERASE_CONTACT_PARAM_REQUEST_ID] = req->request_id;
+	params[CV_ERASE_CONTACT_PARAM_CLIENT_ADDR] = req->client_addr;
+	if ((res = cv_db_exec(CV_STMT_ERASE_CONTACT, params, &err)) == NULL)
+		return err;
+	err = cv_db_result_wait(res, CV_ERASE_CONTACT_COL_RESULT, CV_ERASE_CONTACT_COL_RETRY_AFTER,
+	                        &reply->retry_after);
+	if (err == CV_OK) {
+		if ((reply->data = json_object_new_object()) == NULL) {
+			err = CV_ERR_INTERNAL;
+		} else {
+			json_object_object_add(
+			    reply->data, "uuid",
+			    json_object_new_string(PQgetvalue(res, 0, CV_ERASE_CONTACT_COL_CONTACT_UUID)));
+			json_object_object_add(reply->data, "erased", json_object_new_boolean(1));
+		}
+	}
+	PQclear(res);
+	return err;
+}

@@ -20,6 +20,10 @@ enum cv_err cv_verification_verify(const struct cv_conf *conf, struct cv_request
                                    struct cv_reply *reply);
 enum cv_err cv_verification_auth_token(const struct cv_conf *conf, struct cv_request *req,
                                        struct cv_reply *reply);
+/* DELETE .../contacts/{uuid}: erases the contact (README "Erasure, export,
+ * retention"); data {"uuid","erased":true}. */
+enum cv_err cv_verification_erase_contact(const struct cv_conf *conf, struct cv_request *req,
+                                          struct cv_reply *reply);
 
 /* The validated, trimmed email in field into buf (CV_EMAIL_MAX + 1 bytes),
  * or NULL with the error recorded in req->field_errors. */

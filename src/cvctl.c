@@ -59,6 +59,9 @@ static const struct command commands[] = {
 	{"contact", "add", cvctl_contact_add, "add a contact (prints its uuid)"},
 	{"contact", "list", cvctl_contact_list, "list an account's contacts"},
 	{"contact", "import", cvctl_contact_import, "import contacts from a CSV file"},
+	{"contact", "delete", cvctl_contact_delete,
+	 "erase a contact: its codes, mail, login tickets and counters"},
+	{"contact", "export", cvctl_contact_export, "print everything stored about a contact (JSON)"},
 	{"events", NULL, cvctl_events, "show recent events"},
 	{"outbox", NULL, cvctl_outbox, "show the mail queue and recent delivery failures"},
 	{"migrate", NULL, cvctl_migrate, "bring the database up to date (migrations, then functions)"},
@@ -75,6 +78,8 @@ static const struct {
 	 "       cvctl account list\n"
 	 "       cvctl account set --account UUID [--name NAME] [--token-ttl SECONDS]\n"
 	 "                         [--auth-token-format object|string]\n"
+	 "                         [--events-retention DAYS] [--codes-retention DAYS]\n"
+	 "                         [--mail-retention DAYS]\n"
 	 "       cvctl account disable --account UUID\n"
 	 "       cvctl account enable --account UUID\n"
 	 "       cvctl account rotate-secret --account UUID\n"
@@ -94,7 +99,10 @@ static const struct {
 	 "key activate makes it sign the account's tokens from now on, while the key\n"
 	 "before stays published; key retire takes a key out of the JWKS, refused while\n"
 	 "a token it signed may still be valid unless --force.  rotate-secret is key add\n"
-	 "--alg HS256 and key activate in one step.\n"},
+	 "--alg HS256 and key activate in one step.\n"
+	 "--events-retention, --codes-retention and --mail-retention: days the account's\n"
+	 "events (default 90), ended codes (30) and ended mail (30) are kept, 1 to 36500;\n"
+	 "cv-mailer's housekeeping deletes older ones.\n"},
 	{"api-key",
 	 "usage: cvctl api-key add --account UUID [--name NAME] [--expires-in SECONDS]\n"
 	 "       cvctl api-key list --account UUID\n"
@@ -170,12 +178,20 @@ static const struct {
 	 "usage: cvctl contact add --account UUID --email EMAIL [--locale LOCALE]\n"
 	 "       cvctl contact list --account UUID\n"
 	 "       cvctl contact import --account UUID FILE\n"
+	 "       cvctl contact delete --account UUID (--email EMAIL | --uuid UUID)\n"
+	 "       cvctl contact export --account UUID (--email EMAIL | --uuid UUID)\n"
 	 "\n"
 	 "add prints the new contact's uuid.  An address the account already has, in any\n"
 	 "case, is refused.  import reads a CSV file (RFC 4180; FILE - is stdin) whose header\n"
 	 "names an email column and optionally a locale column; it adds all valid rows in one\n"
 	 "transaction, reports each rejected row on stderr as \"line N: reason\" and prints\n"
-	 "imported=N rejected=M.\n"},
+	 "imported=N rejected=M.\n"
+	 "delete erases the contact in one transaction: its codes, its mail (queued mail is\n"
+	 "never sent), its login tickets and the rate-limit counters of its address; its\n"
+	 "events stay, without it.  Prints erased=UUID (also for --uuid of a contact erased\n"
+	 "before).  Auth tokens issued before stay valid until they expire.  export prints\n"
+	 "everything stored about the contact as JSON; codes are shown as \"hashed\", mail\n"
+	 "bodies as \"sealed\".\n"},
 	{"events",
 	 "usage: cvctl events [--account UUID] [--email EMAIL] [--limit N]\n"
 	 "\n"

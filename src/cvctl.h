@@ -57,7 +57,8 @@ CV_DB_CONTRACT(cvctl_account_id, ST_ACCOUNT_ID)
 #define ST_ACCOUNT_ADD_PARAMS(X, p)  X(p, NAME) X(p, TOKEN_SECRET)
 #define ST_ACCOUNT_ADD_COLUMNS(X, p) X(p, ID) X(p, UUID)
 CV_DB_CONTRACT(cvctl_account_add, ST_ACCOUNT_ADD)
-#define ST_ACCOUNT_SET_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, NAME) X(p, TOKEN_TTL) X(p, AUTH_TOKEN_FORMAT)
+#define ST_ACCOUNT_SET_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, NAME) X(p, TOKEN_TTL) X(p, AUTH_TOKEN_FORMAT) \
+	X(p, EVENTS_RETENTION) X(p, CODES_RETENTION) X(p, MAIL_RETENTION)
 #define ST_ACCOUNT_SET_COLUMNS(X, p)
 CV_DB_CONTRACT(cvctl_account_set, ST_ACCOUNT_SET)
 #define ST_ACCOUNT_STATUS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, STATUS)
@@ -168,6 +169,12 @@ CV_DB_CONTRACT(cvctl_contact_list, ST_CONTACT_LIST)
 #define ST_CONTACT_IMPORT_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, LINES) X(p, EMAILS) X(p, LOCALES)
 #define ST_CONTACT_IMPORT_COLUMNS(X, p) X(p, LINE)
 CV_DB_CONTRACT(cvctl_contact_import, ST_CONTACT_IMPORT)
+/* The statements of one contact, by uuid or by email when UUID is NULL:
+ * what to print, NULL when the account has no such contact.  delete
+ * (cv.erase_contact): "erased=<uuid>"; export: cv.export_contact's JSON. */
+#define ST_CONTACT_ONE_PARAMS(X, p)  X(p, ACCOUNT_ID) X(p, UUID) X(p, EMAIL)
+#define ST_CONTACT_ONE_COLUMNS(X, p) X(p, OUTPUT)
+CV_DB_CONTRACT(cvctl_contact_one, ST_CONTACT_ONE)
 
 #define ST_EVENTS_PARAMS(X, p) X(p, ACCOUNT_ID) X(p, EMAIL) X(p, LIMIT)
 #define ST_EVENTS_COLUMNS(X, p)                                                                   \
@@ -264,6 +271,8 @@ enum cvctl_stmt {
 	ST_CONTACT_ADD,
 	ST_CONTACT_LIST,
 	ST_CONTACT_IMPORT,
+	ST_CONTACT_DELETE,
+	ST_CONTACT_EXPORT,
 	ST_EVENTS,
 	ST_OUTBOX_COUNTS,
 	ST_OUTBOX_OLDEST,
@@ -527,6 +536,8 @@ int cvctl_user_app_set(struct cvctl *cv, int argc, char **argv);
 int cvctl_contact_add(struct cvctl *cv, int argc, char **argv);
 int cvctl_contact_list(struct cvctl *cv, int argc, char **argv);
 int cvctl_contact_import(struct cvctl *cv, int argc, char **argv);
+int cvctl_contact_delete(struct cvctl *cv, int argc, char **argv);
+int cvctl_contact_export(struct cvctl *cv, int argc, char **argv);
 int cvctl_events(struct cvctl *cv, int argc, char **argv);
 int cvctl_outbox(struct cvctl *cv, int argc, char **argv);
 int cvctl_migrate(struct cvctl *cv, int argc, char **argv);

@@ -18,6 +18,8 @@
 #define SECRET_BYTES   48   /* 384 bits: 64 base64url characters */
 #define TOKEN_TTL_MIN  60
 #define TOKEN_TTL_MAX  (86400 * 30)
+#define RETENTION_MIN  1       /* days; the CHECKs of migration 020 */
+#define RETENTION_MAX  36500
 
 int
 cvctl_new_secret(char out[CVCTL_SECRET_LEN + 1])
@@ -119,11 +121,15 @@ int
 cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 {
 	const char *account = NULL, *name = NULL, *ttl = NULL, *format = NULL;
+	const char *events = NULL, *codes = NULL, *mail = NULL;
 	const struct cvctl_opt opts[] = {
 		{"--account", &account, OPT_REQUIRED},
 		{"--name", &name, 0},
 		{"--token-ttl", &ttl, 0},
 		{"--auth-token-format", &format, 0},
+		{"--events-retention", &events, 0},
+		{"--codes-retention", &codes, 0},
+		{"--mail-retention", &mail, 0},
 		{NULL, NULL, 0},
 	};
 	char id[32];
@@ -134,19 +140,30 @@ cvctl_account_set(struct cvctl *cv, int argc, char **argv)
 	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
 	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
 	    (rc = cvctl_check_text(cv, "--name", name, NAME_MAX_BYTES)) != 0 ||
-	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0)
+	    (rc = cvctl_check_int(cv, "--token-ttl", ttl, TOKEN_TTL_MIN, TOKEN_TTL_MAX, NULL)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--events-retention", events, RETENTION_MIN, RETENTION_MAX,
+	                          NULL)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--codes-retention", codes, RETENTION_MIN, RETENTION_MAX,
+	                          NULL)) != 0 ||
+	    (rc = cvctl_check_int(cv, "--mail-retention", mail, RETENTION_MIN, RETENTION_MAX,
+	                          NULL)) != 0)
 		return rc;
 	if (format != NULL && strcmp(format, "object") != 0 && strcmp(format, "string") != 0)
 		return cvctl_usage(cv, "--auth-token-format: object or string");
-	if (name == NULL && ttl == NULL && format == NULL)
-		return cvctl_usage(cv, "nothing to change: give --name, --token-ttl or "
-		                       "--auth-token-format");
+	if (name == NULL && ttl == NULL && format == NULL && events == NULL && codes == NULL &&
+	    mail == NULL)
+		return cvctl_usage(cv, "nothing to change: give --name, --token-ttl, "
+		                       "--auth-token-format, --events-retention, --codes-retention "
+		                       "or --mail-retention");
 	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
 		return rc;
 	params[ST_ACCOUNT_SET_PARAM_ACCOUNT_ID] = id;
 	params[ST_ACCOUNT_SET_PARAM_NAME] = name;
 	params[ST_ACCOUNT_SET_PARAM_TOKEN_TTL] = ttl;
 	params[ST_ACCOUNT_SET_PARAM_AUTH_TOKEN_FORMAT] = format;
+	params[ST_ACCOUNT_SET_PARAM_EVENTS_RETENTION] = events;
+	params[ST_ACCOUNT_SET_PARAM_CODES_RETENTION] = codes;
+	params[ST_ACCOUNT_SET_PARAM_MAIL_RETENTION] = mail;
 	if ((res = cvctl_exec(cv, ST_ACCOUNT_SET, params)) == NULL)
 		return CVCTL_FAIL;
 	PQclear(res);

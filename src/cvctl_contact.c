@@ -1,5 +1,5 @@
 /*
- * cvctl_contact.c - cvctl contact add|list|import.  An account has at most
+ * cvctl_contact.c - cvctl contact add|list|import|delete|export.  An account has at most
  * one contact per address, compared case-insensitively (the unique index on
  * lower(email)); the address itself is kept as given.
  *
@@ -484,4 +484,60 @@ out:
 		fclose(f);
 	import_free(&im);
 	return rc;
+}
+
+/* ---- delete, export */
+
+/*
+ * cvctl contact delete|export --account UUID (--email E | --uuid U): runs
+ * statement st (ST_CONTACT_ONE's shape) for that contact in the command's
+ * transaction and prints its output.  Returns 0 or the exit status.
+ */
+static int
+contact_one(struct cvctl *cv, int argc, char **argv, enum cvctl_stmt st)
+{
+	const char *account = NULL, *uuid = NULL, *email = NULL;
+	const struct cvctl_opt opts[] = {
+		{"--account", &account, OPT_REQUIRED},
+		{"--email", &email, 0},
+		{"--uuid", &uuid, 0},
+		{NULL, NULL, 0},
+	};
+	char id[32];
+	const char *params[ST_CONTACT_ONE_PARAM__MAX];
+	PGresult *res;
+	int rc;
+
+	if ((rc = cvctl_parse(cv, argc, argv, opts, NULL, 0)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--account", account)) != 0 ||
+	    (rc = cvctl_check_uuid(cv, "--uuid", uuid)) != 0 ||
+	    (rc = cvctl_check_email(cv, "--email", email)) != 0)
+		return rc;
+	if ((uuid == NULL) == (email == NULL))
+		return cvctl_usage(cv, "give either --email or --uuid");
+	if ((rc = cvctl_begin(cv)) != 0 || (rc = cvctl_account_id(cv, account, id, sizeof(id))) != 0)
+		return rc;
+	params[ST_CONTACT_ONE_PARAM_ACCOUNT_ID] = id;
+	params[ST_CONTACT_ONE_PARAM_UUID] = uuid;
+	params[ST_CONTACT_ONE_PARAM_EMAIL] = email;
+	if ((res = cvctl_exec(cv, st, params)) == NULL)
+		return CVCTL_FAIL;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, ST_CONTACT_ONE_COL_OUTPUT))
+		fprintf(cv->out, "%s\n", PQgetvalue(res, 0, ST_CONTACT_ONE_COL_OUTPUT));
+	else
+		rc = cvctl_fail(cv, "the account has no contact %s", uuid != NULL ? uuid : email);
+	PQclear(res);
+	return rc;
+}
+
+int
+cvctl_contact_delete(struct cvctl *cv, int argc, char **argv)
+{
+	return contact_one(cv, argc, argv, ST_CONTACT_DELETE);
+}
+
+int
+cvctl_contact_export(struct cvctl *cv, int argc, char **argv)
+{
+	return contact_one(cv, argc, argv, ST_CONTACT_EXPORT);
 }

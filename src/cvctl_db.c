@@ -41,7 +41,10 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	                    " RETURNING id, uuid", SHAPE(ST_ACCOUNT_ADD), 1},
 	[ST_ACCOUNT_SET] = {"UPDATE cv.accounts SET name = COALESCE($2, name),"
 	                    " token_ttl = COALESCE($3::integer, token_ttl),"
-	                    " auth_token_format = COALESCE($4, auth_token_format)"
+	                    " auth_token_format = COALESCE($4, auth_token_format),"
+	                    " events_retention = COALESCE($5::integer, events_retention),"
+	                    " codes_retention = COALESCE($6::integer, codes_retention),"
+	                    " mail_retention = COALESCE($7::integer, mail_retention)"
 	                    " WHERE id = $1::bigint",
 	                    SHAPE(ST_ACCOUNT_SET), 0},
 	[ST_ACCOUNT_STATUS] = {"UPDATE cv.accounts SET status = $2 WHERE id = $1::bigint",
@@ -193,6 +196,13 @@ static const struct cvctl_statement statements[ST__MAX] = {
 	/* One batch of an import: parallel arrays of line numbers, emails and
 	 * locales, free of duplicates among themselves.  Answers the lines whose
 	 * address the account already has. */
+	[ST_CONTACT_DELETE] = {
+	    "SELECT CASE WHEN e.result = 0 THEN 'erased=' || e.contact_uuid END AS output"
+	    " FROM cv.erase_contact($1::bigint, $2::uuid, $3, 'cvctl', NULL) e",
+	    SHAPE(ST_CONTACT_ONE), 1},
+	[ST_CONTACT_EXPORT] = {
+	    "SELECT pg_catalog.jsonb_pretty(cv.export_contact($1::bigint, $2::uuid, $3)) AS output",
+	    SHAPE(ST_CONTACT_ONE), 1},
 	[ST_CONTACT_IMPORT] = {
 	    "WITH batch AS ("
 	    "  SELECT * FROM ROWS FROM (pg_catalog.unnest($2::integer[]),"

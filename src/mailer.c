@@ -7,8 +7,14 @@
  * writes the message (mime.c), delivers it over SMTP with libcurl or into a
  * directory of .eml files, and records the outcome (cv.outbox_record, which
  * also writes the event).  Mail whose code a newer send replaced (or that
- * was used) before it went out is not sent but recorded as expired.  When
- * idle it also does the database's housekeeping, at start and then hourly.
+ * was used) before it went out is not sent but recorded as expired.  Each
+ * message is sent inside a transaction that holds its row and its contact
+ * (cv.outbox_hold) from before the SMTP exchange until its outcome is
+ * recorded, so that an erasure of the contact waits for it, or was first
+ * and the message is not sent at all.  When idle it also does the
+ * database's housekeeping, at start and then hourly: cv.housekeeping, then
+ * cv.expire_history in batches (EXPIRE_BATCH rows), each followed by a
+ * pause as long as it took, during which mail is served as usual.
  * Delivery is at least once: a mailer that dies, or loses the database,
  * between sending and recording leaves the row 'sending' until the lease
  * ends, and it is then sent again with the same Message-ID.
@@ -56,6 +62,7 @@
 #define BACKOFF_MIN_MS  1000     /* database reconnects: 1 s doubling to 30 s */
 #define BACKOFF_MAX_MS  30000
 #define HOUSEKEEPING_MS (3600 * 1000.0)  /* cv.housekeeping: at start, then hourly */
+#define EXPIRE_BATCH    5000     /* cv.expire_history: rows of each kind per transaction */
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
 #define DEFAULT_FROM    "no-reply@localhost"
@@ -78,6 +85,11 @@ struct mailer {
 	PGconn        *listen_conn;
 	int            listen_pid;
 	double         housekept_at;  /* cv_now_ms() of the last housekeeping; 0: never */
+	/* The expiry of history under way (cv.expire_history), and its totals. */
+	int            expiring;
+	long long      expired_events, expired_codes, expired_mail, expire_batches;
+	double         expire_started;
+	double         expire_due;  /* cv_now_ms() when the next batch may run */
 };
 
 /* One row of a claim, pointing into the PGresult. */
@@ -568,6 +580,67 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 		redact(out->error, row->link + n - CV_LINK_TOKEN_LEN, "[link token]");
 }
 
+/* Ends hold()'s transaction: COMMIT (commit != 0) or ROLLBACK.  Returns 0,
+ * or -1 when the database did not take it. */
+static int
+end_hold(int commit)
+{
+	PGconn *conn = cv_db_conn();
+	PGresult *res;
+	int rc;
+
+	if (conn == NULL)
+		return -1;
+	res = PQexec(conn, commit ? "COMMIT" : "ROLLBACK");
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc != 0)
+		cv_log_error("%s failed: %s", commit ? "COMMIT" : "ROLLBACK",
+		             res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Begins the transaction that holds row's message while it is sent
+ * (cv.outbox_hold).  Returns 1 held, 0 the row is gone (its contact was
+ * erased: the transaction is ended, nothing is to be sent), -1 the
+ * database failed (nothing is held).
+ */
+static int
+hold(struct mailer *m, const struct outbox_row *row)
+{
+	const char *params[CV_OUTBOX_HOLD_PARAM__MAX];
+	enum cv_err err = CV_OK;
+	PGconn *conn = cv_db_conn();
+	PGresult *res;
+	int held;
+
+	if (conn == NULL)
+		return -1;
+	/* Utility statements of this connection's transaction, as LISTEN. */
+	res = PQexec(conn, "BEGIN");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		cv_log_error("BEGIN failed: %s",
+		             res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	params[CV_OUTBOX_HOLD_PARAM_OUTBOX_ID] = row->id;
+	if ((res = exec_stmt(m, CV_STMT_OUTBOX_HOLD, params, &err)) == NULL) {
+		end_hold(0);
+		return -1;
+	}
+	held = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, CV_OUTBOX_HOLD_COL_HELD), "t") == 0;
+	PQclear(res);
+	if (!held) {
+		end_hold(0);
+		cv_log_info("outbox id=%s message_id=%s not sent: the row is gone (its contact was "
+		            "erased)", row->id, row->message_id != NULL ? row->message_id : "-");
+	}
+	return held;
+}
+
 /*
  * Records out for row through cv.outbox_record and logs the one line of
  * this message.  Returns 0, or -1 when the database did not take it (the
@@ -631,7 +704,7 @@ process_batch(struct mailer *m)
 	enum cv_err err = CV_OK;
 	PGresult *res;
 	double claimed_at;
-	int i, n, rc = -1;
+	int i, n, held, erased, rc = -1;
 
 	snprintf(limit, sizeof(limit), "%d", BATCH_SIZE);
 	snprintf(lease, sizeof(lease), "%d", m->lease);
@@ -645,6 +718,7 @@ process_batch(struct mailer *m)
 	for (i = 0; i < n; i++) {
 		read_row(m, res, i, &row);
 		reason = NULL;
+		held = erased = 0;
 		if (stopping)
 			reason = "not attempted: mailer stopping";
 		else if (cv_now_ms() - claimed_at > (m->lease - m->send_max) * 1000.0)
@@ -656,12 +730,20 @@ process_batch(struct mailer *m)
 			 * would carry a code that no longer works. */
 			set_outcome(&out, "expired", 0, "replaced by a newer code");
 		} else if (load_template(m, &row, &template, &out) == 0) {
-			deliver(m, &row, &template, &out);
+			/* The template first: a statement that db.c may repeat on a
+			 * new connection has no place in the holding transaction. */
+			if ((held = hold(m, &row)) > 0)
+				deliver(m, &row, &template, &out);
+			erased = held == 0;
 			PQclear(template.res);
 		}
 		OPENSSL_cleanse(row.code_buf, sizeof(row.code_buf));
 		OPENSSL_cleanse(row.link_buf, sizeof(row.link_buf));
-		if (record(m, &row, &out) != 0) {
+		if (erased)
+			continue;  /* hold() logged it; there is nothing to record */
+		if (held < 0 || record(m, &row, &out) != 0 || (held > 0 && end_hold(1) != 0)) {
+			if (held > 0)
+				(void)end_hold(0);
 			if (i + 1 < n)
 				cv_log_error("%d more claimed row(s) wait for their lease to end", n - i - 1);
 			goto out;
@@ -743,10 +825,10 @@ take_notifications(struct mailer *m)
 	return n;
 }
 
-/* Waits until a NOTIFY arrives, IDLE_WAIT_MS pass, a signal comes or the
+/* Waits until a NOTIFY arrives, timeout_ms pass, a signal comes or the
  * connection drops, whichever is first. */
 static void
-wait_for_work(struct mailer *m)
+wait_for_work(struct mailer *m, int timeout_ms)
 {
 	struct pollfd pfd;
 	int r;
@@ -762,7 +844,7 @@ wait_for_work(struct mailer *m)
 		m->listen_conn = NULL;
 		return;
 	}
-	r = poll(&pfd, 1, IDLE_WAIT_MS);
+	r = poll(&pfd, 1, timeout_ms);
 	if (r > 0)
 		(void)take_notifications(m);
 	else if (r < 0 && errno != EINTR) {
@@ -783,7 +865,7 @@ housekeeping(struct mailer *m)
 	PGresult *res;
 	double last = m->housekept_at;
 
-	if (!m->once && last != 0 && cv_now_ms() - last < HOUSEKEEPING_MS)
+	if (m->expiring || (!m->once && last != 0 && cv_now_ms() - last < HOUSEKEEPING_MS))
 		return;
 	m->housekept_at = cv_now_ms();
 	if ((res = exec_stmt(m, CV_STMT_HOUSEKEEPING, NULL, &err)) == NULL) {
@@ -801,6 +883,59 @@ housekeeping(struct mailer *m)
 		    PQgetvalue(res, 0, CV_HOUSEKEEPING_COL_COUNTERS),
 		    PQgetvalue(res, 0, CV_HOUSEKEEPING_COL_TICKETS));
 	PQclear(res);
+	/* Then the history past its retention, a batch at a time. */
+	m->expiring = 1;
+	m->expired_events = m->expired_codes = m->expired_mail = m->expire_batches = 0;
+	m->expire_started = m->expire_due = cv_now_ms();
+}
+
+/*
+ * One batch of the expiry of history (cv.expire_history), when one is under
+ * way and its pause has passed: at most EXPIRE_BATCH events, codes and
+ * mails past their account's retention, in a short transaction of their
+ * own.  The next batch is due after a pause as long as this one took.  The
+ * expiry ends when a batch finds less than a full batch of each (logged
+ * with the totals) or fails (tried again at the next housekeeping; after a
+ * lost database, once it is back).
+ */
+static void
+expire_when_due(struct mailer *m)
+{
+	char batch[16];
+	const char *params[CV_EXPIRE_HISTORY_PARAM__MAX];
+	enum cv_err err = CV_OK;
+	PGresult *res;
+	double start = cv_now_ms();
+	long long events, codes, mail;
+
+	if (!m->expiring || start < m->expire_due)
+		return;
+	snprintf(batch, sizeof(batch), "%d", EXPIRE_BATCH);
+	params[CV_EXPIRE_HISTORY_PARAM_BATCH] = batch;
+	if ((res = exec_stmt(m, CV_STMT_EXPIRE_HISTORY, params, &err)) == NULL) {
+		if (err != CV_ERR_UNAVAILABLE) {
+			cv_log_error("expiring history failed; trying again at the next housekeeping");
+			m->expiring = 0;
+		}
+		return;
+	}
+	events = atoll(PQgetvalue(res, 0, CV_EXPIRE_HISTORY_COL_EVENTS));
+	codes = atoll(PQgetvalue(res, 0, CV_EXPIRE_HISTORY_COL_CODES));
+	mail = atoll(PQgetvalue(res, 0, CV_EXPIRE_HISTORY_COL_MAIL));
+	PQclear(res);
+	m->expired_events += events;
+	m->expired_codes += codes;
+	m->expired_mail += mail;
+	m->expire_batches++;
+	if (events < EXPIRE_BATCH && codes < EXPIRE_BATCH && mail < EXPIRE_BATCH) {
+		m->expiring = 0;
+		cv_log_info("housekeeping: expired %lld events, %lld codes and %lld mails past their "
+		            "account's retention in %lld batches, %.1f s",
+		            m->expired_events, m->expired_codes, m->expired_mail, m->expire_batches,
+		            (cv_now_ms() - m->expire_started) / 1000.0);
+		return;
+	}
+	m->expire_due = cv_now_ms() + (cv_now_ms() - start);
 }
 
 /* The main loop.  Returns the exit status: 0 when stopped by a signal or,
@@ -809,7 +944,7 @@ housekeeping(struct mailer *m)
 static int
 run(struct mailer *m)
 {
-	int backoff = 0, n;
+	int backoff = 0, n, pause;
 
 	while (!stopping) {
 		n = ensure_listening(m) == 0 ? process_batch(m) : -1;
@@ -826,6 +961,9 @@ run(struct mailer *m)
 			continue;
 		}
 		backoff = 0;
+		/* The expiry goes on between batches of mail too, so that a queue
+		 * that is never empty does not hold it up. */
+		expire_when_due(m);
 		/* Claim again until nothing is due: a row queued while this batch
 		 * was in hand may not have sent a NOTIFY (cv.queue_code skips it
 		 * when other mail is due), and the claim that ends the loop began
@@ -833,9 +971,19 @@ run(struct mailer *m)
 		if (n > 0)
 			continue;
 		housekeeping(m);
-		if (m->once)
-			return 0;
-		wait_for_work(m);
+		pause = IDLE_WAIT_MS;
+		if (m->expiring) {
+			double due = m->expire_due - cv_now_ms();
+
+			pause = due <= 0 ? 0 : due < IDLE_WAIT_MS ? (int)due + 1 : IDLE_WAIT_MS;
+		}
+		if (m->once) {
+			if (!m->expiring)
+				return 0;
+			pause_ms(pause);
+			continue;
+		}
+		wait_for_work(m, pause);
 	}
 	return 0;
 }

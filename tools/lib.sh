@@ -10,7 +10,7 @@ CV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CV_USER=contact-verify
 CV_RESPONDERS=(send verify auth-token healthz oauth-token
 	uo-verification-code uo-resend uo-verification uo-verify-email
-	portal-api portal-page login-ticket well-known)
+	portal-api portal-page login-ticket well-known contact)
 
 # Debian packages.  tools/run installs what building and running the service
 # needs (CV_RUN_PACKAGES); tools/test adds what its suites drive

@@ -16,7 +16,9 @@
 -- the same page and SQL (portal.sql) as a login started there.  result: 0,
 -- 1001, 3000, 7002, 55031 no such contact, 55032 no user app, 1029 (the
 -- address is blocked, the resend cooldown or the sends per hour:
--- retry_after).  The contact is locked first (codes.sql, lock order).
+-- retry_after).  The contact is locked first (codes.sql, lock order), FOR NO
+-- KEY UPDATE, which lets a mailer's FOR KEY SHARE of it (outbox.sql's
+-- cv.outbox_hold, across an SMTP exchange) pass.
 CREATE OR REPLACE FUNCTION cv.api_send(p_key_hash text, p_email text, p_sealed text,
                                        p_code_hashes text[], p_link_hash text,
                                        p_public_url text, p_request text, p_ip text,
@@ -35,7 +37,7 @@ BEGIN
 	END IF;
 	SELECT * INTO ct FROM cv.contacts c
 	 WHERE c.account_id = auth.account_id AND lower(c.email) = lower(p_email)
-	   FOR UPDATE;
+	   FOR NO KEY UPDATE;
 	IF NOT FOUND THEN
 		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
@@ -146,8 +148,11 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
+	-- FOR KEY SHARE: an erasure of the contact (lifecycle.sql) under way is
+	-- waited for, and then the contact is not found.
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.uuid = p_contact_uuid AND c.account_id = auth.account_id;
+	 WHERE c.uuid = p_contact_uuid AND c.account_id = auth.account_id
+	   FOR KEY SHARE;
 	IF NOT FOUND THEN
 		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
@@ -207,6 +212,10 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
+	-- The ticket's contact before the ticket (lifecycle.sql's lock order).
+	PERFORM 1 FROM cv.contacts c JOIN cv.login_tickets lt ON lt.contact_id = c.id
+	 WHERE lt.ticket_hash = decode(p_ticket_hash, 'hex')
+	   FOR KEY SHARE OF c;
 	UPDATE cv.login_tickets lt SET used_at = now()
 	 WHERE lt.ticket_hash = decode(p_ticket_hash, 'hex') AND lt.account_id = auth.account_id
 	   AND lt.used_at IS NULL AND lt.expires_at > now()

@@ -87,7 +87,8 @@ $$;
 -- passcode it used up, or NULL.  A missing, expired or burned (5 wrong
 -- tries) code logs VERIFY_FAILED 5003 with the reason; a wrong code counts
 -- an attempt and logs 5003, or CODE_LOCKED 5004 when that attempt burns it.
--- Locks the contact first (the lock order above).
+-- Locks the contact first (the lock order above); a contact erased
+-- meanwhile is an unknown address.
 CREATE OR REPLACE FUNCTION cv.check_code(p_account bigint, p_contact bigint, p_purpose text,
                                          p_code_hash text, p_source text, p_request text)
 RETURNS bigint
@@ -97,6 +98,13 @@ DECLARE
 	max_attempts CONSTANT integer := 5;
 BEGIN
 	PERFORM 1 FROM cv.contacts c WHERE c.id = p_contact FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		-- Erased since the caller found it (lifecycle.sql): the address is
+		-- now a stranger's, and the event names no contact.
+		PERFORM cv.log_event(p_account, NULL, 5003, p_source, p_request,
+		                     jsonb_build_object('reason', 'unknown_address'));
+		RETURN NULL;
+	END IF;
 	SELECT * INTO pc FROM cv.passcodes p
 	 WHERE p.contact_id = p_contact AND p.purpose = p_purpose AND p.used_at IS NULL
 	 ORDER BY p.id DESC LIMIT 1

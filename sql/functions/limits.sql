@@ -104,7 +104,8 @@ $$;
 -- Seconds until contact p_contact may be sent another code of p_purpose, or
 -- NULL when it may now: the user app's resend cooldown p_cooldown (per
 -- purpose), then the account's sends per address per hour (all purposes).
--- Locks the contact: the caller's queuing then happens under the same lock.
+-- Locks the contact (FOR NO KEY UPDATE, as cv.api_send): the caller's
+-- queuing then happens under the same lock.
 --
 -- Sends per hour are counted from the contact's own codes, not in a
 -- cv.rate_counters row: a code is stored for every send that went ahead and
@@ -125,7 +126,7 @@ BEGIN
 	SELECT a.sends_per_hour INTO lim
 	  FROM cv.contacts c JOIN cv.accounts a ON a.id = c.account_id
 	 WHERE c.id = p_contact
-	   FOR UPDATE OF c;
+	   FOR NO KEY UPDATE OF c;
 	SELECT count(*) AS n, min(p.created_at) AS first INTO sent
 	  FROM cv.passcodes p
 	 WHERE p.contact_id = p_contact AND p.created_at > now() - interval '1 hour';

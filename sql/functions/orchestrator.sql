@@ -59,14 +59,14 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR UPDATE;
+	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 	PERFORM cv.log_event(acc, ct.id, 4000, p_source, p_request,
 	                     jsonb_build_object('found', ct.id IS NOT NULL));
 	IF ct.id IS NULL THEN
 		INSERT INTO cv.contacts (account_id, email, status) VALUES (acc, p_email, 'pending')
 		ON CONFLICT DO NOTHING;
 		SELECT * INTO ct FROM cv.contacts c
-		 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR UPDATE;
+		 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 		PERFORM cv.log_event(acc, ct.id, 4003, p_source, p_request, '{}');
 	END IF;
 	IF ct.email_verified THEN
@@ -124,8 +124,10 @@ BEGIN
 		result := 1029;  -- CV_ERR_TOO_MANY_ATTEMPTS
 		RETURN;
 	END IF;
+	-- Locked (after the counters, lifecycle.sql's lock order): its event
+	-- cannot name a contact an erasure has just deleted.
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email);
+	 WHERE c.account_id = acc AND lower(c.email) = lower(p_email) FOR NO KEY UPDATE;
 	PERFORM cv.log_event(acc, ct.id, 4000, p_source, p_request,
 	                     jsonb_build_object('found', ct.id IS NOT NULL));
 	IF ct.id IS NULL THEN

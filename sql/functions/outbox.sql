@@ -44,6 +44,26 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	          o.created_at, o.code_length, due.superseded;
 $$;
 
+-- Holds message p_id for the rest of the caller's transaction, which the
+-- mailer keeps open across the SMTP exchange and ends with the outcome's
+-- cv.outbox_record: the contact FOR KEY SHARE first, then the row FOR
+-- UPDATE (lifecycle.sql's lock order).  An erasure of the contact (which
+-- takes it FOR UPDATE) then waits until the message is sent and recorded,
+-- or it was first and the row is gone: returns false, and the mailer sends
+-- nothing.  The lease and the retries stay as they are: a mailer that dies
+-- holding a row leaves it 'sending' until its lease ends, as before.
+CREATE OR REPLACE FUNCTION cv.outbox_hold(p_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM 1 FROM cv.contacts c
+	 WHERE c.id = (SELECT o.contact_id FROM cv.outbox o WHERE o.id = p_id)
+	   FOR KEY SHARE;
+	PERFORM 1 FROM cv.outbox o WHERE o.id = p_id FOR UPDATE;
+	RETURN FOUND;
+END
+$$;
+
 -- Records the outcome of one delivery attempt of message p_id: 'sent';
 -- 'retry', a temporary failure, queued again after p_retry_seconds unless
 -- its code has expired by then (then 'expired'); 'expired', not to be sent
@@ -51,7 +71,9 @@ $$;
 -- becomes last_error and the event's detail (EMAIL_DELIVERED 5005,
 -- EMAIL_DEFERRED 5008, EMAIL_EXPIRED 5009, EMAIL_FAILED 5006).  Returns the
 -- new status, or NULL when the row is gone.  The sealed code and link are
--- wiped unless the message is queued again.
+-- wiped unless the message is queued again.  Takes the row through
+-- cv.outbox_hold (a no-op inside the mailer's holding transaction), so its
+-- event's contact is locked before the row, as an erasure locks them.
 CREATE OR REPLACE FUNCTION cv.outbox_record(p_id bigint, p_outcome text, p_error text,
                                             p_retry_seconds integer)
 RETURNS text
@@ -60,7 +82,10 @@ DECLARE
 	o cv.outbox%ROWTYPE;
 	new_status text;
 BEGIN
-	SELECT * INTO o FROM cv.outbox WHERE id = p_id FOR UPDATE;
+	IF NOT cv.outbox_hold(p_id) THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO o FROM cv.outbox WHERE id = p_id;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;

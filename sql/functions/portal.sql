@@ -147,8 +147,11 @@ BEGIN
 		RETURN;
 	END IF;
 	result := 0;
+	-- Locked (the contact after its counters, lifecycle.sql's lock order):
+	-- one erased meanwhile is a stranger's address.
 	SELECT * INTO ct FROM cv.contacts c
-	 WHERE c.account_id = acc.id AND lower(c.email) = v_email;
+	 WHERE c.account_id = acc.id AND lower(c.email) = v_email
+	   FOR NO KEY UPDATE;
 	IF ct.id IS NULL THEN
 		-- The same work as for a contact, undone: a stranger's answer takes
 		-- as long as a contact's (README, "Login portal", measured there).

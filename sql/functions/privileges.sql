@@ -44,12 +44,14 @@ DECLARE
 		'api_send', 'api_verify', 'api_auth_token', 'authenticate_from', 'oauth_client',
 		'auth_failed', 'uo_tenant', 'uo_send', 'uo_verify', 'uo_link_state',
 		'uo_link_consume', 'portal_app', 'portal_send', 'portal_verify', 'api_login_ticket',
-		'account_jwks'];
+		'account_jwks', 'api_erase_contact'];
 	-- ... and from the mailer; what src/cvctl_db.c calls.
 	mailer_functions CONSTANT text[] := ARRAY[
-		'outbox_claim', 'outbox_record', 'outbox_template', 'housekeeping'];
+		'outbox_claim', 'outbox_record', 'outbox_template', 'housekeeping', 'outbox_hold',
+		'expire_history'];
 	admin_functions CONSTANT text[] := ARRAY['template_for', 'credential_state',
-		'signing_key_list', 'signing_key_activate', 'signing_key_retire'];
+		'signing_key_list', 'signing_key_activate', 'signing_key_retire', 'erase_contact',
+		'export_contact'];
 	logins CONSTANT text := 'PUBLIC, cv_app, cv_mailer, cv_admin';
 	self CONSTANT regprocedure := 'cv.apply_privileges()'::regprocedure;
 	r record;
@@ -125,6 +127,14 @@ BEGIN
 	            WHERE a.attrelid = 'cv.accounts'::regclass AND a.attname = 'auth_token_format'
 	              AND NOT a.attisdropped) THEN
 		GRANT UPDATE (auth_token_format) ON cv.accounts TO cv_admin;
+	END IF;
+	-- cvctl account set --events-retention, --codes-retention,
+	-- --mail-retention (migration 020), granted where they exist.
+	IF EXISTS (SELECT 1 FROM pg_attribute a
+	            WHERE a.attrelid = 'cv.accounts'::regclass AND a.attname = 'events_retention'
+	              AND NOT a.attisdropped) THEN
+		GRANT UPDATE (events_retention, codes_retention, mail_retention) ON cv.accounts
+		   TO cv_admin;
 	END IF;
 	GRANT UPDATE (name, portal_url, sender_name, sender_email, code_length, login_ttl,
 	              verify_ttl, resend_cooldown, allowed_origins, frame_ancestors, brand_color,

@@ -16,6 +16,10 @@ import socket
 from stack import API, env
 
 
+# A well-formed uuid that is no contact's (DELETE .../contacts/{uuid}).
+NO_CONTACT = "00000000-0000-4000-8000-000000000000"
+
+
 class Endpoint:
     def __init__(self, name, method, path, dialect, body_kind="json"):
         self.name = name
@@ -48,6 +52,9 @@ def endpoints(contact_uuid, public_id="x"):
         # that are about HTTP itself.
         Endpoint("well-known", "GET", f"/accounts/{contact_uuid}/.well-known/jwks.json", "jwks",
                  None),
+        # An erasure of a uuid no contact has: nothing of the corpus's own
+        # contact is erased by a request that gets through.
+        Endpoint("contact", "DELETE", f"{API}/contacts/{NO_CONTACT}", "contact", None),
     ]
 
 
@@ -258,7 +265,7 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id, port
         b"Bearer \xff\xfe", "Bearer %00", "bearer", "Token abc", "Basic " + b64(b"a:b"),
         "Bearer " + "x" * 3 + "." + "y" * 7000 + ".z",
     ]
-    for name in ("send", "verify", "auth-token"):
+    for name in ("send", "verify", "auth-token", "contact"):
         ep = eps[name]
         body = (json.dumps({"email": contact_email, "code": "123456"}).encode()
                 if ep.method == "POST" else b"")
@@ -295,6 +302,12 @@ def corpus(api_key, tenant_headers, contact_email, contact_uuid, client_id, port
         out.append(Hostile(f"auth-token:path-{label}", ep, raw_request(
             "GET", f"{API}/auth-token/{tail}", [("Authorization", f"Bearer {api_key}")]),
             must_fail=label != "upper"))
+    for label, tail in (("not-uuid", "not-a-uuid"), ("traversal", "..%2f..%2fetc%2fpasswd"),
+                        ("nul", "%00"), ("long", "a" * 5000), ("braces", "{" + NO_CONTACT + "}"),
+                        ("trailing", contact_uuid + "x"), ("utf8", "%ff%fe"), ("empty", "")):
+        ep = eps["contact"]
+        out.append(Hostile(f"contact:path-{label}", ep, raw_request(
+            "DELETE", f"{API}/contacts/{tail}", [("Authorization", f"Bearer {api_key}")])))
     ep = eps["uo-verify-email"]
     for label, query in (("no-token", ""), ("short", "?token=abc"), ("nul", "?token=%00" + "A" * 42),
                          ("utf8", "?token=%ff"), ("long", "?token=" + "A" * 6000),

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import threading
+import uuid
 import time
 
 import stack
@@ -290,6 +291,8 @@ def every_responder_serves(account, tenant, client_id, secret, contact):
                                         key=account.key).status == 400,
         "well-known": lambda: request(
             "GET", f"/accounts/{account.uuid}/.well-known/jwks.json").status == 200,
+        "contact": lambda: request("DELETE", f"{API}/contacts/{uuid.uuid4()}",
+                                   key=account.key).status == 400,
     }
     missing = set(stack.responders()) - set(checks)
     assert not missing, f"no check for the responders {sorted(missing)}"

@@ -23,13 +23,15 @@ FUNCTIONS = {
     "cv_app": {"api_send", "api_verify", "api_auth_token", "authenticate_from", "oauth_client",
                "auth_failed", "uo_tenant", "uo_send", "uo_verify", "uo_link_state",
                "uo_link_consume", "portal_app", "portal_send", "portal_verify",
-               "api_login_ticket", "account_jwks"},
-    "cv_mailer": {"outbox_claim", "outbox_record", "outbox_template", "housekeeping"},
+               "api_login_ticket", "account_jwks", "api_erase_contact"},
+    "cv_mailer": {"outbox_claim", "outbox_record", "outbox_template", "housekeeping",
+                  "outbox_hold", "expire_history"},
     "cv_admin": {"template_for", "credential_state", "signing_key_list", "signing_key_activate",
-                 "signing_key_retire"},
+                 "signing_key_retire", "erase_contact", "export_contact"},
 }
 # The statements of lib/db.c the mailer runs; the responders run the others.
-MAILER_STATEMENTS = {"OUTBOX_CLAIM", "OUTBOX_RECORD", "OUTBOX_TEMPLATE", "HOUSEKEEPING"}
+MAILER_STATEMENTS = {"OUTBOX_CLAIM", "OUTBOX_RECORD", "OUTBOX_TEMPLATE", "HOUSEKEEPING",
+                     "OUTBOX_HOLD", "EXPIRE_HISTORY"}
 
 ALL = "*"   # every column
 # cvctl's rights on tables of schema cv: {table: {privilege: ALL or columns}}.
@@ -37,7 +39,8 @@ ALL = "*"   # every column
 # per table; the responders and the mailer have none at all.
 ADMIN_TABLES = {
     "accounts": {"SELECT": ALL, "INSERT": ALL,
-                 "UPDATE": {"name", "token_ttl", "status", "auth_token_format"}},
+                 "UPDATE": {"name", "token_ttl", "status", "auth_token_format",
+                            "events_retention", "codes_retention", "mail_retention"}},
     "user_apps": {"SELECT": ALL, "INSERT": ALL,
                   "UPDATE": {"name", "portal_url", "sender_name", "sender_email", "code_length",
                              "login_ttl", "verify_ttl", "resend_cooldown", "allowed_origins",
@@ -65,6 +68,9 @@ ADMIN_TABLES = {
 }
 # Columns of the lists that exist only with migration 013 (issue 16).
 OPTIONAL_COLUMNS = {("accounts", "auth_token_format")}
+# ... and with migration 020 (issue 21).
+OPTIONAL_COLUMNS |= {("accounts", c) for c in ("events_retention", "codes_retention",
+                                               "mail_retention")}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 
