@@ -4,15 +4,21 @@
 --   BENCH_MODE   static (wrk's own fixed request), select (the fcgi_select
 --                floor, ?id=1..BENCH_ITEMS), send, verify, verify_wrong,
 --                auth_token (the URL's path plus a uuid), oauth_token,
---                v4_verification_code
+--                v4_verification_code, and the peer's (bench/peer):
+--                peer_send, peer_verify, peer_verify_wrong, peer_token
 --   BENCH_DATA   a file with one item per line: an email (send,
 --                verify_wrong, v4_verification_code), "email code"
 --                (verify), a contact uuid (auth_token), "client_id
---                client_secret" (oauth_token)
+--                client_secret" (oauth_token); for the peer the same, and
+--                a session token (peer_token)
 --   BENCH_KEY    the bench account's API key (v4_verification_code: the
 --                JWT of its Users Orchestrator tenant, whose three codes
 --                are all BENCH)
 --   BENCH_THREADS  wrk's -t, so that the threads share the items out
+--   BENCH_DELAY_MS  when set, each connection waits about that long before
+--                each request: a fixed rate of about connections * 1000 /
+--                BENCH_DELAY_MS req/s (Debian's wrk has no -R), whose
+--                latency wrk measures from the request, not the wait
 -- Every request of the endpoints comes from a client address of its own
 -- (X-Forwarded-For 10.x.y.z from the item's number; tools/bench trusts
 -- 127.0.0.1 as a proxy), as traffic from many users does: otherwise every
@@ -64,6 +70,16 @@ local function build(item, key, n)
 			["X-SourceSystem"] = "bench", ["X-ClientCode"] = "BENCH", ["X-PaperCode"] = "BENCH",
 			["X-ClientGroupCode"] = "BENCH" }
 		return wrk.format("POST", wrk.path, uo, '{"email":' .. json_string(item) .. '}')
+	elseif mode == "peer_send" then
+		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. ',"type":"sign-in"}')
+	elseif mode == "peer_verify" then
+		local email, code = item:match("^(%S+)%s+(%S+)$")
+		return wrk.format("POST", wrk.path, json,
+			'{"email":' .. json_string(email) .. ',"otp":' .. json_string(code) .. '}')
+	elseif mode == "peer_verify_wrong" then
+		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. ',"otp":"000000"}')
+	elseif mode == "peer_token" then
+		return wrk.format("GET", wrk.path, { ["Authorization"] = "Bearer " .. item, ["X-Forwarded-For"] = from })
 	elseif mode == "oauth_token" then
 		local id, secret = item:match("^(%S+)%s+(%S+)$")
 		return wrk.format("POST", wrk.path,
@@ -77,6 +93,7 @@ local requests = {}
 local next_request = 1
 
 function init(args)
+	math.randomseed(os.time() * 100 + tid)
 	if mode == "static" then
 		return
 	end
@@ -111,6 +128,16 @@ if mode ~= "static" then
 		local r = requests[next_request]
 		next_request = next_request % #requests + 1
 		return r
+	end
+end
+
+-- The wait is drawn uniformly from 0.5 to 1.5 times BENCH_DELAY_MS, so
+-- that the connections, which all start at once, do not stay in step and
+-- arrive in bursts of -c requests.
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms then
+	function delay()
+		return math.floor(delay_ms * (0.5 + math.random()))
 	end
 end
 
