@@ -50,18 +50,23 @@ local function build(item, key, n)
 	local auth = { ["Authorization"] = "Bearer " .. key, ["X-Forwarded-For"] = from }
 	local json = { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
 		["X-Forwarded-For"] = from }
+	-- The peer's send and verify take the same JSON as ours but for the
+	-- name of the code ("otp") and the kind of code it sends ("type").
+	local peer = mode:sub(1, 5) == "peer_"
+	local kind = peer and mode:sub(6) or mode
+	local code_key = peer and ',"otp":' or ',"code":'
 	if mode == "select" then
 		return wrk.format("GET", wrk.path .. "?id=" .. item)
-	elseif mode == "send" then
-		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. '}')
-	elseif mode == "verify" then
+	elseif kind == "send" then
+		return wrk.format("POST", wrk.path, json,
+			'{"email":' .. json_string(item) .. (peer and ',"type":"sign-in"' or '') .. '}')
+	elseif kind == "verify" then
 		local email, code = item:match("^(%S+)%s+(%S+)$")
 		return wrk.format("POST", wrk.path, json,
-			'{"email":' .. json_string(email) .. ',"code":' .. json_string(code) .. '}')
-	elseif mode == "verify_wrong" then
+			'{"email":' .. json_string(email) .. code_key .. json_string(code) .. '}')
+	elseif kind == "verify_wrong" then
 		-- Prepared codes are never 000000 (tools/bench makes 100000-999999).
-		return wrk.format("POST", wrk.path, json,
-			'{"email":' .. json_string(item) .. ',"code":"000000"}')
+		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. code_key .. '"000000"}')
 	elseif mode == "auth_token" then
 		return wrk.format("GET", wrk.path .. item, auth)
 	elseif mode == "v4_verification_code" then
@@ -70,14 +75,6 @@ local function build(item, key, n)
 			["X-SourceSystem"] = "bench", ["X-ClientCode"] = "BENCH", ["X-PaperCode"] = "BENCH",
 			["X-ClientGroupCode"] = "BENCH" }
 		return wrk.format("POST", wrk.path, uo, '{"email":' .. json_string(item) .. '}')
-	elseif mode == "peer_send" then
-		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. ',"type":"sign-in"}')
-	elseif mode == "peer_verify" then
-		local email, code = item:match("^(%S+)%s+(%S+)$")
-		return wrk.format("POST", wrk.path, json,
-			'{"email":' .. json_string(email) .. ',"otp":' .. json_string(code) .. '}')
-	elseif mode == "peer_verify_wrong" then
-		return wrk.format("POST", wrk.path, json, '{"email":' .. json_string(item) .. ',"otp":"000000"}')
 	elseif mode == "peer_token" then
 		return wrk.format("GET", wrk.path, { ["Authorization"] = "Bearer " .. item, ["X-Forwarded-For"] = from })
 	elseif mode == "oauth_token" then
