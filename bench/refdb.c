@@ -92,3 +92,10 @@ refdb_exec(const char *sql, int nparams, const char *const *params)
 	}
 	return NULL;
 }
+
+void
+refdb_finish(void)
+{
+	PQfinish(conn);
+	conn = NULL;
+}

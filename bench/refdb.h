@@ -24,4 +24,7 @@ int refdb_init(void);
  */
 PGresult *refdb_exec(const char *sql, int nparams, const char *const *params);
 
+/* Closes the connection, if any (a CGI program's end). */
+void refdb_finish(void);
+
 #endif

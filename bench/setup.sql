@@ -23,7 +23,7 @@ CREATE TABLE cv_bench.hits (
 
 -- The floors' own role: the service's roles may not touch a table
 -- (sql/014), and the floors measure a bare SELECT and INSERT.  It may do
--- exactly what they and pgbench_send_min do.
+-- exactly what they and the pgbench_*_min floors do.
 CREATE ROLE cv_bench LOGIN;
 GRANT USAGE ON SCHEMA cv, cv_bench TO cv_bench;
 GRANT SELECT, INSERT ON cv_bench.hits TO cv_bench;
@@ -31,6 +31,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cv_bench TO cv_bench;
 GRANT SELECT ON cv.api_keys, cv.accounts TO cv_bench;
 GRANT SELECT, UPDATE ON cv.contacts TO cv_bench;
 GRANT SELECT, INSERT ON cv.passcodes, cv.outbox, cv.events TO cv_bench;
+-- pgbench_verify_min and pgbench_verify_wrong_min.
+GRANT UPDATE ON cv.passcodes TO cv_bench;
+GRANT SELECT, INSERT, UPDATE ON cv.rate_counters TO cv_bench;
 
 -- The plaintext of the codes tools/bench prepares for the verify runs.
 CREATE TABLE cv_bench.codes (
@@ -88,6 +91,46 @@ BEGIN
 	 ORDER BY k.contact_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
+END
+$$;
+
+-- cv_bench.preload_history(n): what months of service leave behind, for a
+-- BENCH_HISTORY run (cost must not grow with history): n used codes of the
+-- bench account's contacts (round robin, created a day and more ago, so no
+-- hourly send limit counts them), their n mails (sent), n events and n
+-- rate-counter rows of windows long gone (other addresses).
+CREATE FUNCTION cv_bench.preload_history(p_rows bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	acc bigint := (SELECT id FROM cv.accounts WHERE name = 'Bench');
+	n_contacts bigint := (SELECT count(*) FROM cv.contacts WHERE account_id = acc);
+BEGIN
+	CREATE TEMP TABLE h ON COMMIT DROP AS
+	SELECT i, (i - 1) % n_contacts + 1 AS contact_id,
+	       now() - interval '1 day' - i * interval '1 second' AS t
+	  FROM generate_series(1, p_rows) AS i;
+	WITH p AS (
+		INSERT INTO cv.passcodes (contact_id, purpose, code_hash, link_hash, expires_at, attempts,
+		                          used_at, created_at)
+		SELECT h.contact_id, 'login', cv_bench.gen_random_bytes(32), cv_bench.gen_random_bytes(32),
+		       h.t + interval '10 minutes', 0, h.t + interval '1 minute', h.t
+		  FROM h ORDER BY h.i
+		RETURNING id, contact_id, created_at)
+	INSERT INTO cv.outbox (account_id, contact_id, passcode_id, purpose, to_email, sealed,
+	                       code_length, link_base, app_name, expires_at, message_id, status,
+	                       next_attempt_at, created_at)
+	SELECT acc, p.contact_id, p.id, 'login', c.email, cv_bench.gen_random_bytes(60), 6,
+	       'https://example.com/login/confirm?token=', 'Bench Portal',
+	       p.created_at + interval '10 minutes', '<' || gen_random_uuid() || '@contact-verify>',
+	       'sent', p.created_at, p.created_at
+	  FROM p JOIN cv.contacts c ON c.id = p.contact_id;
+	INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+	                       request_id, detail, created_at)
+	SELECT acc, h.contact_id, 'CODE_SENT', 5001, 'api', 'history', '{"purpose": "login"}', h.t
+	  FROM h ORDER BY h.i;
+	INSERT INTO cv.rate_counters (bucket, window_start, hits)
+	SELECT 'verify-ip:' || acc || ':history-' || h.i, h.t, 1 FROM h
+	ON CONFLICT DO NOTHING;
 END
 $$;
 COMMIT;

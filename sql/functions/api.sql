@@ -107,8 +107,11 @@ BEGIN
 	IF pc_id IS NULL THEN
 		RETURN;
 	END IF;
+	-- Only when it changes anything: a contact that logs in again is verified
+	-- and active already, and rewriting its row (a new tuple, its index
+	-- entries, WAL) bought nothing.
 	UPDATE cv.contacts SET email_verified = true, status = 'active', updated_at = now()
-	 WHERE id = ct.id;
+	 WHERE id = ct.id AND (NOT email_verified OR status <> 'active');
 	PERFORM cv.log_event(auth.account_id, ct.id, 5002, 'api', p_request,
 	                     jsonb_build_object('purpose', 'login', 'passcode_id', pc_id));
 	result := 0;

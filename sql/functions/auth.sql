@@ -10,12 +10,19 @@
 -- (revoked_at set), else 'expired' (expires_at reached on the database
 -- clock; NULL never expires), else 'active'.  The one statement of these
 -- rules: cv.authenticate decides by it, and cvctl's "api-key list" shows it.
+-- PL/pgSQL, not SQL: every function is SECURITY DEFINER with a SET clause
+-- (cv.apply_privileges), which keeps a SQL function from being inlined, so
+-- it was parsed and planned on every call; PL/pgSQL keeps its plan.
+-- Measured (pgbench -c1 calling cv.authenticate): 0.077-0.082 ms of
+-- PostgreSQL CPU per call before, 0.041-0.053 ms after.
 CREATE OR REPLACE FUNCTION cv.credential_state(p_revoked_at timestamptz, p_expires_at timestamptz)
 RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT CASE WHEN p_revoked_at IS NOT NULL THEN 'revoked'
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RETURN CASE WHEN p_revoked_at IS NOT NULL THEN 'revoked'
 	            WHEN p_expires_at <= now() THEN 'expired'
-	            ELSE 'active' END
+	            ELSE 'active' END;
+END
 $$;
 
 -- The account behind a bearer credential.  p_key_hash is either the hex

@@ -82,9 +82,13 @@ END
 $$;
 
 -- Checks p_code_hash (hex HMAC of the submitted code) against the live code
--- of contact p_contact for p_purpose: the newest unused one, locked, so of
--- concurrent correct attempts exactly one wins.  Returns the id of the
--- passcode it used up, or NULL.  A missing, expired or burned (5 wrong
+-- of contact p_contact for p_purpose: the newest unused one.  Of concurrent
+-- correct attempts exactly one wins because each locks the contact first
+-- and reads the code after that lock (a new snapshot, READ COMMITTED); every
+-- path that writes a code holds the contact's lock (the lock order above),
+-- so the code row itself is not locked: that lock was a second tuple write
+-- and WAL record per verify for nothing.  Returns the id of the passcode it
+-- used up, or NULL.  A missing, expired or burned (5 wrong
 -- tries) code logs VERIFY_FAILED 5003 with the reason; a wrong code counts
 -- an attempt and logs 5003, or CODE_LOCKED 5004 when that attempt burns it.
 -- Locks the contact first (the lock order above); a contact erased
@@ -107,8 +111,7 @@ BEGIN
 	END IF;
 	SELECT * INTO pc FROM cv.passcodes p
 	 WHERE p.contact_id = p_contact AND p.purpose = p_purpose AND p.used_at IS NULL
-	 ORDER BY p.id DESC LIMIT 1
-	   FOR UPDATE;
+	 ORDER BY p.id DESC LIMIT 1;
 	IF pc.id IS NULL OR pc.expires_at <= now() OR pc.attempts >= max_attempts THEN
 		PERFORM cv.log_event(p_account, p_contact, 5003, p_source, p_request,
 		                     jsonb_build_object('reason', CASE
@@ -162,8 +165,7 @@ BEGIN
 	-- same index probe as check_code's, planned the same way.
 	SELECT * INTO pc FROM cv.passcodes p
 	 WHERE p.contact_id = 0 AND p.purpose = p_purpose AND p.used_at IS NULL
-	 ORDER BY p.id DESC LIMIT 1
-	   FOR UPDATE;
+	 ORDER BY p.id DESC LIMIT 1;
 	IF pc.code_hash IS DISTINCT FROM decode(p_code_hash, 'hex') THEN
 		UPDATE cv.rate_counters r SET hits = r.hits WHERE r.bucket = by_email;
 		UPDATE cv.rate_counters r SET hits = r.hits WHERE r.bucket = by_ip;
