@@ -330,6 +330,8 @@ shared_buffers = 128MB
 # No logical replication here: without its launcher a shutdown logs no
 # "background worker ... exited".
 max_logical_replication_workers = 0
+# CV_PG_SETTINGS: the caller's own (tools/test's).
+${CV_PG_SETTINGS:-}
 # END contact-verify
 EOF
 }

@@ -37,10 +37,12 @@ def rows_naming(email, contact_uuid, contact_id, after_xid=None):
     """{table.column: count} of the rows of schema cv that name the contact:
     its address (any case) or uuid inside a text-like column, the SHA-256 of
     either in a bytea column, or its id in a column with a foreign key to
-    cv.contacts.  Rate-limit counters written by a transaction that began
-    writing after transaction after_xid (the erasure's) are left out: a
+    cv.contacts.  Rate-limit counters written by a transaction that
+    committed after transaction after_xid (the erasure's) are left out: a
     verify of the address that came after the erasure counts like a
-    stranger's."""
+    stranger's.  Commit order, not xid order: a verify that began before the
+    erasure (its xid older) may write the address's counter only after the
+    erasure committed (tools/test turns on track_commit_timestamp)."""
     columns = query("SELECT c.table_name, c.column_name, c.data_type"
                     "  FROM information_schema.columns c"
                     "  JOIN information_schema.tables t"
@@ -59,7 +61,8 @@ def rows_naming(email, contact_uuid, contact_id, after_xid=None):
             cond = f'("{column}"::text ILIKE %s OR "{column}"::text ILIKE %s)'
             args = [f"%{email}%", f"%{contact_uuid}%"]
         if table == "rate_counters" and after_xid is not None:
-            cond += " AND xmin::text::bigint <= %s"
+            cond += (" AND pg_xact_commit_timestamp(xmin)"
+                     "     <= pg_xact_commit_timestamp(%s::text::xid)")
             args.append(after_xid)
         n = query_one(f'SELECT count(*) FROM cv."{table}" WHERE {cond}', args)[0]
         if n:
