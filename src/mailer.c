@@ -58,6 +58,8 @@
 #define HOUSEKEEPING_MS (3600 * 1000.0)  /* cv.housekeeping: at start, then hourly */
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
+#define RECORD_RETRY_MS 500      /* recording after a lost database, within the lease */
+#define RECORD_MARGIN_MS 2000
 #define DEFAULT_FROM    "no-reply@localhost"
 
 static volatile sig_atomic_t stopping;
@@ -570,11 +572,16 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
 
 /*
  * Records out for row through cv.outbox_record and logs the one line of
- * this message.  Returns 0, or -1 when the database did not take it (the
- * row then stays 'sending' until its lease ends).
+ * this message.  A lost database (a failover) is tried again every
+ * RECORD_RETRY_MS while the lease taken at claimed_at (cv_now_ms) leaves
+ * RECORD_MARGIN_MS, so that a message delivered just before the primary
+ * went away is not handed to another mailer and delivered twice.  Returns
+ * 0, or -1 when the database did not take it (the row then stays 'sending'
+ * until its lease ends).
  */
 static int
-record(struct mailer *m, const struct outbox_row *row, const struct outcome *out)
+record(struct mailer *m, const struct outbox_row *row, const struct outcome *out,
+       double claimed_at)
 {
 	char retry[16], detail[600];
 	const char *params[CV_OUTBOX_RECORD_PARAM__MAX];
@@ -593,7 +600,14 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 	if (out->error[0] != '\0')
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " error=\"%s\"",
 		         out->error);
-	if ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL) {
+	while ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL &&
+	       err == CV_ERR_UNAVAILABLE && !stopping &&
+	       cv_now_ms() + RECORD_RETRY_MS < claimed_at + m->lease * 1000.0 - RECORD_MARGIN_MS) {
+		cv_log_error("outbox id=%s: database lost while recording; trying again in %d ms",
+		             row->id, RECORD_RETRY_MS);
+		pause_ms(RECORD_RETRY_MS);
+	}
+	if (res == NULL) {
 		cv_log_error("outbox id=%s message_id=%s attempt=%d outcome=%s%s NOT RECORDED: the row "
 		             "stays 'sending' and is claimed again after its lease (%d s), so it may "
 		             "be delivered twice with the same Message-ID",
@@ -661,7 +675,7 @@ process_batch(struct mailer *m)
 		}
 		OPENSSL_cleanse(row.code_buf, sizeof(row.code_buf));
 		OPENSSL_cleanse(row.link_buf, sizeof(row.link_buf));
-		if (record(m, &row, &out) != 0) {
+		if (record(m, &row, &out, claimed_at) != 0) {
 			if (i + 1 < n)
 				cv_log_error("%d more claimed row(s) wait for their lease to end", n - i - 1);
 			goto out;
@@ -1008,6 +1022,8 @@ main(int argc, char **argv)
 		             "string, role cv_mailer; see contact-verify.conf(5))");
 		goto out;
 	}
+	if (m.conf.unnamed_statements)
+		cv_db_unprepared();
 	if (cv_db_init(m.conf.mailer_database) != 0) {
 		cv_log_error("out of memory");
 		rc = 1;
