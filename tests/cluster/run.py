@@ -7,7 +7,8 @@ in front), started by this script and stopped at its end, under failures.
 
 Environment: CV_CLUSTER_BUILD (the build directory whose programs run; default
 build/), CV_CLUSTER_PORT (the front door; default a free port),
-CV_CLUSTER_DB_ROUTE (haproxy or libpq; tools/cluster's header).
+CV_CLUSTER_STATE (default var/cluster-test: an operator's var/cluster is left
+alone), CV_CLUSTER_DB_ROUTE (haproxy or libpq; tools/cluster's header).
 
 Every test waits on conditions with deadlines, never on a sleep.  Load comes
 from a few client threads sending to contacts of their own through the front
@@ -35,7 +36,7 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "tools", "cluster")
-STATE = os.path.join(ROOT, "var", "cluster")
+STATE = os.environ.get("CV_CLUSTER_STATE") or os.path.join(ROOT, "var", "cluster-test")
 API = "/api/v3/oauth/clients/contact-verification"
 WEB_NODES = ("web1", "web2")
 UNAVAILABLE = {"message": "Service unavailable.", "code": 1503, "status_code": 503}
@@ -83,7 +84,7 @@ class Cluster:
         self.seq = itertools.count(1)
 
     def start(self):
-        env = dict(os.environ, CV_CLUSTER_PORT=str(self.port))
+        env = dict(os.environ, CV_CLUSTER_PORT=str(self.port), CV_CLUSTER_STATE=STATE)
         env.setdefault("CV_CLUSTER_BUILD", os.path.join(ROOT, "build"))
         self.proc = subprocess.Popen([CLUSTER, "start"], stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -121,11 +122,12 @@ class Cluster:
             print("cluster: tools/cluster did not stop within 90 s; stopping it with tools/cluster stop",
                   flush=True)
             self.proc.kill()
-            subprocess.run([CLUSTER, "stop"], stdin=subprocess.DEVNULL, timeout=120)
+            subprocess.run([CLUSTER, "stop"], stdin=subprocess.DEVNULL, timeout=120,
+                           env=dict(os.environ, CV_CLUSTER_STATE=STATE))
 
     def tool(self, *args, timeout=120):
         r = subprocess.run([CLUSTER, *args], stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=dict(os.environ, CV_CLUSTER_STATE=STATE))
         check(r.returncode == 0, f"tools/cluster {' '.join(args)}: status {r.returncode}: "
               f"{r.stderr.strip()[-500:]}")
         return r.stdout
