@@ -7,8 +7,8 @@ in front), started by this script and stopped at its end, under failures.
 
 Environment: CV_CLUSTER_BUILD (the build directory whose programs run; default
 build/), CV_CLUSTER_PORT (the front door; default a free port),
-CV_CLUSTER_STATE (default var/cluster-test: an operator's var/cluster is left
-alone), CV_CLUSTER_DB_ROUTE (haproxy or libpq; tools/cluster's header).
+CV_CLUSTER_STATE (default /tmp/cv-cluster-test.HASH, HASH of this checkout's
+path: an operator's var/cluster is left alone), CV_CLUSTER_DB_ROUTE (haproxy or libpq; tools/cluster's header).
 
 Every test waits on conditions with deadlines, never on a sleep.  Load comes
 from a few client threads sending to contacts of their own through the front
@@ -19,12 +19,14 @@ tools/test.  Python's standard library only.
 """
 import argparse
 import email
+import hashlib
 import email.policy
 import http.client
 import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,7 +38,10 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "tools", "cluster")
-STATE = os.environ.get("CV_CLUSTER_STATE") or os.path.join(ROOT, "var", "cluster-test")
+# Under /tmp, not the checkout: the service user must reach it, and a
+# checkout may live where it cannot (/root).  One per checkout.
+STATE = (os.environ.get("CV_CLUSTER_STATE")
+         or "/tmp/cv-cluster-test." + hashlib.sha256(ROOT.encode()).hexdigest()[:8])
 API = "/api/v3/oauth/clients/contact-verification"
 WEB_NODES = ("web1", "web2")
 UNAVAILABLE = {"message": "Service unavailable.", "code": 1503, "status_code": 503}
@@ -456,6 +461,10 @@ def main():
     finally:
         cluster.stop()
         os.unlink(cluster.log.name)
+        if failed == 0 and os.environ.get("CV_KEEP_STATE") != "1":
+            shutil.rmtree(STATE, ignore_errors=True)
+        else:
+            print(f"cluster: state (logs: */log/) kept in {STATE}", flush=True)
     print(f"cluster: {len(selected)} tests in {time.monotonic() - start:.1f} s", flush=True)
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
