@@ -366,13 +366,62 @@ def test_pgbouncer_restarted(cluster):
     check_delivery(cluster, load.acked())
 
 
+def node_mailer(cluster, node):
+    """The PID of node's cv-mailer (from its network namespace)."""
+    ns = f"{cluster.env['CV_CLUSTER_PREFIX']}-{node}"
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0]
+        except OSError:
+            continue
+        if argv0.endswith(b"/cv-mailer"):
+            return int(pid)
+    raise Failed(f"no cv-mailer runs in {ns}")
+
+
+def hold_claims(cluster, load, tag):
+    """Stops web1's mailer (SIGSTOP) at a moment it holds claimed rows it
+    has not delivered: rows 'sending' for over 2 s (web2's mailer records its
+    own within milliseconds) whose .eml web1 has not written.  A stop that
+    catches no such row, or one whose message web1 wrote but had not
+    recorded yet (that message would be delivered twice: the at-least-once
+    window of a mailer that dies between delivering and recording), is
+    undone (SIGCONT) and tried again.  Returns the ids of the held rows."""
+    pid = node_mailer(cluster, "web1")
+    lease = int(cluster.env["CV_CLUSTER_LEASE"])
+    web1_dir = os.path.join(STATE, "mail", "web1")
+    for attempt in range(20):
+        os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 4
+        rows = []
+        while time.monotonic() < deadline and not rows:
+            rows = cluster.sql(
+                "SELECT id, extract(epoch FROM created_at)::bigint || '-' || id || '.eml' FROM cv.outbox"
+                f" WHERE status = 'sending' AND to_email LIKE '{tag}-%'"
+                f" AND next_attempt_at < now() + interval '{lease - 2} seconds'")
+            if not rows:
+                time.sleep(0.2)
+        if rows and not any(os.path.exists(os.path.join(web1_dir, name)) for _, name in rows):
+            return [int(i) for i, _ in rows]
+        os.kill(pid, signal.SIGCONT)
+        n = load.count(lambda r: r[1] == 200)
+        load.wait_for("more sends", n + 20, lambda r: r[1] == 200)
+    raise Failed("web1's mailer never held an undelivered claim in 20 tries")
+
+
 def test_web_node_killed_under_load(cluster):
-    """web1's nginx, responders, mailer (and PgBouncer) SIGKILLed under load:
-    haproxy moves the traffic to web2, no acknowledged send is lost, every
-    queued mail is delivered exactly once (rows web1's mailer had claimed are
-    taken over by web2's after their lease)."""
-    with Load(cluster, cluster.contacts(6000)) as load:
+    """web1's nginx, responders, mailer (and PgBouncer) SIGKILLed under load,
+    its mailer holding claimed rows: haproxy moves the traffic to web2, no
+    acknowledged send is lost, every queued mail is delivered exactly once
+    (the rows web1's mailer had claimed are taken over by web2's after their
+    lease)."""
+    addresses = cluster.contacts(6000)
+    tag = addresses[0].split("-")[0]
+    with Load(cluster, addresses) as load:
         load.wait_for("50 sends before the kill", 50, lambda r: r[1] == 200)
+        held = hold_claims(cluster, load, tag)
         t = time.monotonic()
         cluster.tool("kill", "web1")
         load.wait_for("50 sends through web2 after the kill", 50,
@@ -385,10 +434,12 @@ def test_web_node_killed_under_load(cluster):
     acked = load.acked()
     codes = check_delivery(cluster, acked)
     check_codes_verify(cluster, codes)
-    taken = cluster.sql("SELECT count(*) FROM cv.outbox WHERE attempts > 1 AND status = 'sent'"
-                        f" AND to_email LIKE '{acked[0].split('-')[0]}-%'")[0][0]
-    print(f"     {len(acked)} acknowledged sends, each delivered once; {taken} mail(s) taken over"
-          " after a lease", flush=True)
+    taken = cluster.sql("SELECT id FROM cv.outbox WHERE attempts > 1 AND status = 'sent'"
+                        f" AND id IN ({', '.join(map(str, held))})")
+    check(len(taken) == len(held), f"of the {len(held)} rows web1's mailer held, only {len(taken)}"
+          " were delivered by web2's after the lease")
+    print(f"     {len(acked)} acknowledged sends, each delivered once; the {len(held)} mail(s) web1's"
+          " mailer held when it died were taken over after the lease", flush=True)
     cluster.tool("restart", "web1")
     wait_until("web1 healthy again", 30, lambda: cluster.status()["web1"]["role"] == "healthy")
 
