@@ -22,6 +22,7 @@ CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
 CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
 	chromium chromium-driver python3-selenium valgrind)
+
 # What tools/cluster (and the cluster suite of tools/test) runs: Patroni with
 # one etcd (Patroni's etcd3 client talks to etcd's JSON gateway; its base
 # needs python3-etcd, a dependency of Debian's patroni), PgBouncer, haproxy,
