@@ -59,7 +59,7 @@
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
 #define RECORD_RETRY_MS 500      /* recording after a lost database, within the lease */
-#define RECORD_MARGIN_MS 2000
+#define RECORD_SPARE_MS 2000     /* ... of the lease left for the last try */
 #define DEFAULT_FROM    "no-reply@localhost"
 
 static volatile sig_atomic_t stopping;
@@ -574,7 +574,7 @@ deliver(struct mailer *m, const struct outbox_row *row, const struct message_tem
  * Records out for row through cv.outbox_record and logs the one line of
  * this message.  A lost database (a failover) is tried again every
  * RECORD_RETRY_MS while the lease taken at claimed_at (cv_now_ms) leaves
- * RECORD_MARGIN_MS, so that a message delivered just before the primary
+ * RECORD_SPARE_MS, so that a message delivered just before the primary
  * went away is not handed to another mailer and delivered twice.  Returns
  * 0, or -1 when the database did not take it (the row then stays 'sending'
  * until its lease ends).
@@ -602,7 +602,7 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 		         out->error);
 	while ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL &&
 	       err == CV_ERR_UNAVAILABLE && !stopping &&
-	       cv_now_ms() + RECORD_RETRY_MS < claimed_at + m->lease * 1000.0 - RECORD_MARGIN_MS) {
+	       cv_now_ms() + RECORD_RETRY_MS < claimed_at + m->lease * 1000.0 - RECORD_SPARE_MS) {
 		cv_log_error("outbox id=%s: database lost while recording; trying again in %d ms",
 		             row->id, RECORD_RETRY_MS);
 		pause_ms(RECORD_RETRY_MS);
