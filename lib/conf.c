@@ -131,6 +131,14 @@ set_key(struct cv_conf *conf, const char *key, const char *value, char *err, siz
 		*(key[0] == 'c' ? &conf->code_secret_len : &conf->access_token_key_len) = n / 2;
 		return 0;
 	}
+	if (strcmp(key, "statements") == 0) {
+		if (strcmp(value, "named") != 0 && strcmp(value, "unnamed") != 0) {
+			fail(err, errlen, "line %d: statements must be named or unnamed", lineno);
+			return -1;
+		}
+		conf->unnamed_statements = value[0] == 'u';
+		return 0;
+	}
 	if (strcmp(key, "trusted_proxies") == 0) {
 		if (cv_proxies_parse(value, &conf->trusted_proxies) != 0) {
 			fail(err, errlen, "line %d: trusted_proxies must be addresses or CIDR blocks",

@@ -31,6 +31,7 @@ struct cv_conf {
 	char         *smtp_password;
 	char         *mail_from;     /* default sender address */
 	struct cv_proxies trusted_proxies;  /* whose X-Forwarded-For is believed */
+	int           unnamed_statements;  /* statements = unnamed: never PQprepare (PgBouncer) */
 };
 
 /* The path named by $CV_CONFIG; else cv.conf in the directory of the

@@ -196,10 +196,25 @@ cv_db_conn(void)
 }
 
 /*
- * 1 when res failed because the connection is gone.  After a server shutdown
- * or crash the backend's FATAL message (SQLSTATE 57P0x) can arrive before
- * libpq sees the socket close, so the status alone is not enough; errors
- * libpq makes itself carry no SQLSTATE.
+ * 1 when res failed with SQLSTATE 25006 (read_only_sql_transaction): the
+ * server is a standby now (a failover demoted it, or a router still sends us
+ * to it).  It refused before doing anything, so the statement may be sent
+ * again, on a new connection, which finds the new primary.
+ */
+static int
+read_only(const PGresult *res)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state != NULL && strcmp(state, "25006") == 0;
+}
+
+/*
+ * 1 when res failed because the connection is gone or useless.  After a
+ * server shutdown or crash the backend's FATAL message (SQLSTATE 57P0x) can
+ * arrive before libpq sees the socket close, so the status alone is not
+ * enough; errors libpq makes itself carry no SQLSTATE.  A pooler (PgBouncer)
+ * reports its own failures to reach a server as 08P01.
  */
 static int
 connection_lost(const PGresult *res)
@@ -209,7 +224,8 @@ connection_lost(const PGresult *res)
 	if (res == NULL || PQstatus(conn) != CONNECTION_OK)
 		return 1;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	return state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+	return state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	       read_only(res);
 }
 
 /*
@@ -310,7 +326,8 @@ cv_db_exec(enum cv_stmt stmt, const char *const *params, enum cv_err *err)
 		}
 		cv_log_error("statement %s: connection lost: %s", statements[stmt].name,
 		             PQerrorMessage(conn));
-		safe = !executed || statements[stmt].retry_safe || server_aborted(res);
+		safe = !executed || statements[stmt].retry_safe || server_aborted(res) ||
+		       read_only(res);
 		PQclear(res);
 		cv_db_close();
 		if (!safe)

@@ -173,8 +173,9 @@ cv_responder_main(const struct cv_endpoint *ep)
 		return 1;
 	}
 	/* One request per process: a prepared statement would never be reused,
-	 * and preparing costs a round trip. */
-	if (cgi)
+	 * and preparing costs a round trip.  statements = unnamed: a pooler in
+	 * transaction mode (PgBouncer 1.18) cannot keep named ones. */
+	if (cgi || conf.unnamed_statements)
 		cv_db_unprepared();
 	if (cv_db_init(conf.database) != 0) {
 		cv_log_error("out of memory");

@@ -65,6 +65,8 @@
 #define EXPIRE_BATCH    5000     /* cv.expire_history: rows of each kind per transaction */
 #define RETRY_BASE_S    30       /* delivery retries: 30 s doubling to 1 h, jittered */
 #define RETRY_MAX_S     3600
+#define RECORD_RETRY_MS 500      /* recording after a lost database, within the lease */
+#define RECORD_SPARE_MS 2000     /* ... of the lease left for the last try */
 #define DEFAULT_FROM    "no-reply@localhost"
 
 static volatile sig_atomic_t stopping;
@@ -643,11 +645,16 @@ hold(struct mailer *m, const struct outbox_row *row)
 
 /*
  * Records out for row through cv.outbox_record and logs the one line of
- * this message.  Returns 0, or -1 when the database did not take it (the
- * row then stays 'sending' until its lease ends).
+ * this message.  A lost database (a failover) is tried again every
+ * RECORD_RETRY_MS while the lease taken at claimed_at (cv_now_ms) leaves
+ * RECORD_SPARE_MS, so that a message delivered just before the primary
+ * went away is not handed to another mailer and delivered twice.  Returns
+ * 0, or -1 when the database did not take it (the row then stays 'sending'
+ * until its lease ends).
  */
 static int
-record(struct mailer *m, const struct outbox_row *row, const struct outcome *out)
+record(struct mailer *m, const struct outbox_row *row, const struct outcome *out,
+       double claimed_at)
 {
 	char retry[16], detail[600];
 	const char *params[CV_OUTBOX_RECORD_PARAM__MAX];
@@ -666,7 +673,14 @@ record(struct mailer *m, const struct outbox_row *row, const struct outcome *out
 	if (out->error[0] != '\0')
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " error=\"%s\"",
 		         out->error);
-	if ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL) {
+	while ((res = exec_stmt(m, CV_STMT_OUTBOX_RECORD, params, &err)) == NULL &&
+	       err == CV_ERR_UNAVAILABLE && !stopping &&
+	       cv_now_ms() + RECORD_RETRY_MS < claimed_at + m->lease * 1000.0 - RECORD_SPARE_MS) {
+		cv_log_error("outbox id=%s: database lost while recording; trying again in %d ms",
+		             row->id, RECORD_RETRY_MS);
+		pause_ms(RECORD_RETRY_MS);
+	}
+	if (res == NULL) {
 		cv_log_error("outbox id=%s message_id=%s attempt=%d outcome=%s%s NOT RECORDED: the row "
 		             "stays 'sending' and is claimed again after its lease (%d s), so it may "
 		             "be delivered twice with the same Message-ID",
@@ -741,7 +755,10 @@ process_batch(struct mailer *m)
 		OPENSSL_cleanse(row.link_buf, sizeof(row.link_buf));
 		if (erased)
 			continue;  /* hold() logged it; there is nothing to record */
-		if (held < 0 || record(m, &row, &out) != 0 || (held > 0 && end_hold(1) != 0)) {
+		/* A COMMIT that failed (the primary lost under it) took the record
+		 * with it: record again, on a new connection, within the lease. */
+		if (held < 0 || record(m, &row, &out, claimed_at) != 0 ||
+		    (held > 0 && end_hold(1) != 0 && record(m, &row, &out, claimed_at) != 0)) {
 			if (held > 0)
 				(void)end_hold(0);
 			if (i + 1 < n)
@@ -1156,6 +1173,8 @@ main(int argc, char **argv)
 		             "string, role cv_mailer; see contact-verify.conf(5))");
 		goto out;
 	}
+	if (m.conf.unnamed_statements)
+		cv_db_unprepared();
 	if (cv_db_init(m.conf.mailer_database) != 0) {
 		cv_log_error("out of memory");
 		rc = 1;

@@ -23,6 +23,12 @@ CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
 	chromium chromium-driver python3-selenium valgrind python3-cryptography)
 
+# What tools/cluster (and the cluster suite of tools/test) runs: Patroni with
+# one etcd (Patroni's etcd3 client talks to etcd's JSON gateway; its base
+# needs python3-etcd, a dependency of Debian's patroni), PgBouncer, haproxy,
+# and ip netns (iproute2).
+CV_CLUSTER_PACKAGES=(patroni etcd-server python3-etcd pgbouncer haproxy iproute2)
+
 # Background processes we started: parallel arrays of names and PIDs, in start
 # order.  Each is started under setsid (which execs in place: the PID stays),
 # in a session of its own, so that a Ctrl-C at the terminal reaches only the
