@@ -79,10 +79,22 @@ def send_params(key, body):
 
 
 def wait_for_socket(path, proc, what):
+    """Until something accepts connections on the unix socket `path`: the
+    file appears at bind(), before listen(), and a connect() in between is
+    refused (spawn-fcgi and PgBouncer both bind, chmod, then listen)."""
     deadline = time.monotonic() + 10
-    while not os.path.exists(path):
+    while True:
         assert proc.poll() is None, f"{what} exited with status {proc.returncode}"
-        assert time.monotonic() < deadline, f"{what}: no socket {path} after 10 s"
+        if os.path.exists(path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                return
+            except (ConnectionRefusedError, FileNotFoundError):
+                pass
+            finally:
+                s.close()
+        assert time.monotonic() < deadline, f"{what}: nothing accepts on {path} after 10 s"
         time.sleep(0.05)
 
 
