@@ -124,8 +124,9 @@ verify(const char *token, size_t len)
 	static struct cv_jwt_key eddsa = {.alg = CV_JWT_EDDSA, .kid = "fuzz-eddsa-key-0001"};
 
 	if (eddsa.pkey == NULL)
-		eddsa.pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
-		                                          (const unsigned char *)FUZZ_KEY, 32);
+		cv_jwt_key_set_pkey(&eddsa, EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+		                                                        (const unsigned char *)FUZZ_KEY,
+		                                                        32));
 	FUZZ_CHECK(eddsa.pkey != NULL &&
 	           cv_jwt_verify_key(&eddsa, CV_JWT_TYP_ACCESS, token, len) == NULL &&
 	           cv_jwt_verify_key(&eddsa, CV_JWT_TYP_CONTACT, token, len) == NULL);

@@ -138,6 +138,7 @@ cv_key_access(const unsigned char *secret, size_t len)
 	unsigned char seed[32];
 	size_t n = sizeof(seed);
 	EVP_PKEY_CTX *kdf;
+	EVP_PKEY *pkey;
 	int ok;
 
 	if (key.pkey != NULL)
@@ -149,15 +150,14 @@ cv_key_access(const unsigned char *secret, size_t len)
 	     EVP_PKEY_CTX_add1_hkdf_info(kdf, (const unsigned char *)info, sizeof(info) - 1) == 1 &&
 	     EVP_PKEY_derive(kdf, seed, &n) == 1 && n == sizeof(seed);
 	EVP_PKEY_CTX_free(kdf);
-	if (ok)
-		key.pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	pkey = ok ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed)) : NULL;
 	OPENSSL_cleanse(seed, sizeof(seed));
-	if (key.pkey == NULL || cv_key_thumbprint(key.pkey, CV_JWT_EDDSA, key.kid) != 0) {
-		EVP_PKEY_free(key.pkey);
-		key.pkey = NULL;
+	key.alg = CV_JWT_EDDSA;
+	if (cv_jwt_key_set_pkey(&key, pkey) != 0 || cv_key_thumbprint(pkey, CV_JWT_EDDSA, key.kid) != 0) {
+		EVP_PKEY_free(pkey);
+		OPENSSL_cleanse(&key, sizeof(key));
 		return NULL;
 	}
-	key.alg = CV_JWT_EDDSA;
 	return &key;
 }
 
@@ -185,6 +185,7 @@ open_key(struct cached_key *c, const unsigned char seal_key[CV_SEAL_KEY_LEN], co
 	static unsigned char sealed[SEALED_MAX], plain[SEALED_MAX];
 	size_t hexlen = strlen(sealed_hex), n = hexlen / 2;
 	const unsigned char *p = plain;
+	EVP_PKEY *pkey;
 	long len = -1;
 
 	c->key.alg = (enum cv_jwt_alg)alg;
@@ -199,8 +200,9 @@ open_key(struct cached_key *c, const unsigned char seal_key[CV_SEAL_KEY_LEN], co
 		memcpy(c->secret, plain, (size_t)len);
 		c->key.secret = c->secret;
 		c->key.secret_len = (size_t)len;
-	} else if ((c->key.pkey = d2i_AutoPrivateKey(NULL, &p, len)) == NULL ||
-	           !EVP_PKEY_is_a(c->key.pkey, alg == CV_JWT_ES256 ? "EC" : "ED25519")) {
+	} else if ((pkey = d2i_AutoPrivateKey(NULL, &p, len)) == NULL ||
+	           cv_jwt_key_set_pkey(&c->key, pkey) != 0) {
+		EVP_PKEY_free(pkey);
 		goto fail;
 	}
 	OPENSSL_cleanse(plain, sizeof(plain));

@@ -15,13 +15,16 @@ CV_RESPONDERS=(send verify auth-token healthz oauth-token
 # Debian packages.  tools/run installs what building and running the service
 # needs (CV_RUN_PACKAGES); tools/test adds what its suites drive
 # (CV_TEST_PACKAGES).  All from Debian's archive: the browser suite uses
-# Debian's chromium, chromium-driver and python3-selenium.
+# Debian's chromium, chromium-driver and python3-selenium; the README's
+# token-verifying examples run on Debian's nodejs with node-jose (panva's
+# jose 4.11) and golang-go with golang-github-golang-jwt-jwt-dev (v4).
 CV_RUN_PACKAGES=(build-essential autoconf automake pkg-config libfcgi-dev
-	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev postgresql
+	libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev libsodium-dev postgresql
 	nginx-light spawn-fcgi multiwatch openssl procps python3 curl)
 CV_TEST_PACKAGES=(python3-psycopg2 python3-aiosmtpd python3-jwt clang
 	libclang-rt-dev wrk apache2 libapache2-mod-fcgid mandoc systemd
-	chromium chromium-driver python3-selenium valgrind python3-cryptography)
+	chromium chromium-driver python3-selenium valgrind python3-cryptography
+	nodejs node-jose golang-go golang-github-golang-jwt-jwt-dev)
 
 # What tools/cluster (and the cluster suite of tools/test) runs: Patroni with
 # one etcd (Patroni's etcd3 client talks to etcd's JSON gateway; its base

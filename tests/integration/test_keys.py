@@ -4,9 +4,12 @@ tokens"): ES256 and EdDSA keys made by cvctl account key, their JWKS at
 the RFC 8414 metadata, rotation with overlap, and algorithm confusion.
 Tokens are checked by libraries no one here wrote: PyJWT's PyJWKClient
 (Debian's python3-jwt with python3-cryptography) fetching the JWKS over the
-real nginx, and the openssl command with a PEM made from the JWKS.  (The
-npm jose package is not part of the test toolchain on Debian 12: no Node.)"""
+real nginx, jose's createRemoteJWKSet (Debian's node-jose, jose 4.11 by
+panva, on Debian's nodejs), golang-jwt (Debian's
+golang-github-golang-jwt-jwt-dev, v4) and the openssl command with a PEM
+made from the JWKS; the README's examples run as they are printed."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -245,30 +248,43 @@ def test_hs256_key_signs_under_its_kid_and_old_secret_tokens_still_verify():
     assert jwks(account) == []
 
 
-def test_algorithm_confusion_is_refused_by_every_verifier():
-    account, contact = setup()
-    kid = add_key(account, "ES256")
-    token = contact_token(account, contact)
-    head, payload, _ = token.split(".")
-    [jwk] = jwks(account)
+def hs256(header, payload, secret):
+    """A token of header (a dict) and payload (base64url) signed HS256 with
+    secret (bytes)."""
+    signing = f"{b64(json.dumps(header).encode())}.{payload}"
+    return signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest())
+
+
+def forgeries(account, kid, token):
+    """{what: token} of tokens no verifier may take for account, whose
+    ES256 key kid signed token: a changed signature, the claims re-signed
+    HS256 with the public key (PEM) as the secret, alg none, and a token of
+    another account (ES256 too)."""
+    head, payload, sig = token.split(".")
+    [jwk] = [k for k in jwks(account) if k["kid"] == kid]
     public = ec.EllipticCurvePublicNumbers(
         int.from_bytes(b64url_decode(jwk["x"]), "big"),
         int.from_bytes(b64url_decode(jwk["y"]), "big"), ec.SECP256R1()).public_key()
     pem = public.public_bytes(serialization.Encoding.PEM,
                               serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def hs256(header, secret):
-        signing = f"{b64(json.dumps(header).encode())}.{payload}"
-        return signing + "." + b64(hmac.new(secret, signing.encode(), hashlib.sha256).digest())
 
     other, other_contact = setup()
     add_key(other, "ES256")
-    forged = {
-        "HS256 with the public key as secret": hs256({"alg": "HS256", "typ": "JWT", "kid": kid}, pem),
+    return {
+        # The first character: the last ones carry padding bits.
+        "changed signature": f"{head}.{payload}." + ("B" if sig[0] == "A" else "A") + sig[1:],
+        "HS256 with the public key as secret": hs256({"alg": "HS256", "typ": "JWT", "kid": kid}, payload, pem),
         "alg none": f"{b64(json.dumps({'alg': 'none', 'typ': 'JWT', 'kid': kid}).encode())}.{payload}.",
         "another account's token": contact_token(other, other_contact),
     }
-    for name, bad in forged.items():
+
+
+def test_algorithm_confusion_is_refused_by_every_verifier():
+    account, contact = setup()
+    kid = add_key(account, "ES256")
+    token = contact_token(account, contact)
+    for name, bad in forgeries(account, kid, token).items():
         try:
             pyjwk_decode(account, bad, algorithms=["ES256", "EdDSA"])
             raise AssertionError(f"PyJWT took the {name}")
@@ -280,11 +296,13 @@ def test_algorithm_confusion_is_refused_by_every_verifier():
     account_client, secret = add_client(account)
     good = issued(token_by_form(account_client, secret))
     head, payload, _ = good.split(".")
+
+
     raw_public = access_token_signing_key().public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    for bad in (hs256({"alg": "HS256", "typ": "at+jwt"}, raw_public),
+    for bad in (hs256({"alg": "HS256", "typ": "at+jwt"}, payload, raw_public),
                 hs256({"alg": "HS256", "typ": "at+jwt",
-                       "kid": jwt.get_unverified_header(good)["kid"]}, raw_public),
+                       "kid": jwt.get_unverified_header(good)["kid"]}, payload, raw_public),
                 f"{b64(json.dumps({'alg': 'none', 'typ': 'at+jwt'}).encode())}.{payload}.",
                 f"{b64(json.dumps({'alg': 'EdDSA', 'typ': 'at+jwt', 'kid': kid}).encode())}"
                 f".{payload}.{good.split('.')[2]}"):
@@ -388,14 +406,19 @@ def test_jwks_of_an_unknown_disabled_or_malformed_account_is_the_404_envelope():
     assert resp.status == 405 and resp.header("Allow") == "GET, HEAD", resp
 
 
-def readme_python_example():
-    """The Python example of README "Verifying auth tokens"."""
+def readme_example(lang):
+    """The example in lang (the code block's language) of README
+    "Verifying auth tokens"."""
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"),
               encoding="utf-8") as f:
         text = f.read()
     section = text[text.index("## Verifying auth tokens"):]
     section = section[:section.index("\n## ", 1)]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)
+
+
+def readme_python_example():
+    return readme_example("python")
 
 
 def test_readme_python_example_verifies_a_token():
@@ -417,3 +440,81 @@ def test_readme_python_example_verifies_a_token():
         raise AssertionError("the README example took a tampered token")
     except jwt.exceptions.InvalidSignatureError:
         pass
+
+
+
+@contextlib.contextmanager
+def readme_verifier(lang):
+    """The README's example in lang ("js": Node with jose; "go": golang-jwt)
+    made into a program: arguments BASE, the account uuid, the issuer and
+    the token; it prints the claims as JSON and exits 0, or exits non-zero
+    with the library's error.  Yields the command to run it with."""
+    with tempfile.TemporaryDirectory(prefix=f"readme-{lang}.") as work:
+        if lang == "js":
+            # ESM resolves the bare 'jose' from a node_modules beside the
+            # program; Debian keeps node-jose in /usr/share/nodejs.
+            os.mkdir(os.path.join(work, "node_modules"))
+            os.symlink("/usr/share/nodejs/jose", os.path.join(work, "node_modules", "jose"))
+            path = os.path.join(work, "verify.mjs")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("const [BASE, accountUuid, ISSUER, token] = process.argv.slice(2)\n"
+                        + readme_example("js")
+                        + "process.stdout.write(JSON.stringify(payload))\n")
+            yield ["node", path]
+            return
+        # Go: a module whose one requirement is replaced by Debian's copy
+        # in /usr/share/gocode, so the build needs no network.
+        with open(os.path.join(work, "go.mod"), "w", encoding="utf-8") as f:
+            f.write("module verify\n\ngo 1.19\n\nrequire github.com/golang-jwt/jwt/v4 v4.0.0\n\n"
+                    "replace github.com/golang-jwt/jwt/v4 => "
+                    "/usr/share/gocode/src/github.com/golang-jwt/jwt\n")
+        path = os.path.join(work, "verify.go")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\n' + readme_example("go")
+                    + "\nfunc main() {\n"
+                    + "\tclaims, err := verifyAuthToken(os.Args[4], os.Args[1], os.Args[2], os.Args[3])\n"
+                    + "\tif err != nil {\n\t\tfmt.Fprintln(os.Stderr, \"refused:\", err)\n"
+                    + "\t\tos.Exit(1)\n\t}\n\tjson.NewEncoder(os.Stdout).Encode(claims)\n}\n")
+        go_env = {"GOPROXY": "off", "GOFLAGS": "-mod=mod", "HOME": work,
+                  "GOPATH": os.path.join(work, "gopath"), "GOCACHE": os.path.join(work, "cache"),
+                  "PATH": os.environ["PATH"]}
+        r = subprocess.run(["go", "build", "-o", os.path.join(work, "verify"), "."], cwd=work,
+                           env=go_env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        yield [os.path.join(work, "verify")]
+
+
+def readme_example_checks(lang, error_mark):
+    """The README example of lang verifies an EdDSA and an ES256 token of
+    an account through its JWKS URL and refuses every forgery, each with
+    the library's own error (its text holds error_mark)."""
+    account, contact = setup()
+    base = env("CV_BASE_URL").rstrip("/")
+    with readme_verifier(lang) as cmd:
+        def verify(token):
+            r = subprocess.run(cmd + [base, account.uuid, issuer(), token], capture_output=True,
+                               text=True, timeout=60)
+            return r.returncode, r.stdout, r.stderr
+
+        for alg in ("EdDSA", "ES256"):
+            kid = add_key(account, alg)
+            token = contact_token(account, contact)
+            rc, out, err = verify(token)
+            assert rc == 0, (lang, alg, err)
+            claims = json.loads(out)
+            assert claims["sub"] == contact.uuid and claims["email"] == contact.email, claims
+            assert claims["aud"] == account.uuid and claims["iss"] == issuer(), claims
+        # The ES256 key signs now: its forgeries.
+        for name, bad in forgeries(account, kid, token).items():
+            rc, out, err = verify(bad)
+            assert rc != 0 and out == "", f"{lang} took the {name}: {out}"
+            assert error_mark in err, (lang, name, err)
+
+
+def test_readme_node_example_verifies_with_jose_and_refuses_forgeries():
+    # jose's errors carry its codes: ERR_JWS_*, ERR_JOSE_*, ERR_JWKS_*.
+    readme_example_checks("js", "ERR_J")
+
+
+def test_readme_go_example_verifies_with_golang_jwt_and_refuses_forgeries():
+    readme_example_checks("go", "refused:")

@@ -175,9 +175,8 @@ asymmetric_tokens_verify_under_their_key_only(void)
 		char *token, *forged, *dot;
 		unsigned char der[256];
 
-		key.pkey = cv_key_generate(algs[i]);
-		other.pkey = cv_key_generate(algs[i]);
-		CHECK("keys made", key.pkey != NULL && other.pkey != NULL &&
+		CHECK("keys made", cv_jwt_key_set_pkey(&key, cv_key_generate(algs[i])) == 0 &&
+		                       cv_jwt_key_set_pkey(&other, cv_key_generate(algs[i])) == 0 &&
 		                       cv_key_thumbprint(key.pkey, algs[i], key.kid) == 0);
 		snprintf(other.kid, sizeof(other.kid), "%s", key.kid);
 		token = cv_jwt_sign_key(&key, CV_JWT_TYP_CONTACT, claims);
@@ -221,6 +220,76 @@ asymmetric_tokens_verify_under_their_key_only(void)
 	}
 }
 
+/* The Ed25519 signature of the token's signing input as OpenSSL's
+ * EVP_DigestSign makes it, base64url, into out (room for 87). */
+static int
+evp_ed25519_signature(EVP_PKEY *pkey, const char *input, size_t len, char out[87])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char raw[64];
+	size_t n = sizeof(raw);
+	int ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+	         EVP_DigestSign(ctx, raw, &n, (const unsigned char *)input, len) == 1 && n == 64;
+
+	EVP_MD_CTX_free(ctx);
+	if (ok)
+		cv_b64url_encode(raw, sizeof(raw), out);
+	return ok ? 0 : -1;
+}
+
+/* EdDSA tokens are signed and checked by libsodium: Ed25519 is
+ * deterministic, so each signature must be byte for byte the one OpenSSL
+ * makes of the same input under the same key (OpenSSL made the key), and a
+ * token OpenSSL signed must verify.  A key without its private half
+ * verifies and never signs. */
+static void
+eddsa_signatures_are_openssl_s(void)
+{
+	static const char *const claims[] = {"{}", "{\"sub\":\"x\"}",
+	                                     "{\"email\":\"a@example.com\",\"exp\":4102444800}"};
+	size_t i, k;
+
+	for (k = 0; k < 8; k++) {
+		struct cv_jwt_key key = {.alg = CV_JWT_EDDSA, .kid = "test-key"},
+		                  pub = {.alg = CV_JWT_EDDSA, .kid = "test-key"};
+		unsigned char raw[32];
+		size_t rawlen = sizeof(raw);
+		EVP_PKEY *pubkey = NULL;
+
+		CHECK("key made", cv_jwt_key_set_pkey(&key, cv_key_generate(CV_JWT_EDDSA)) == 0 &&
+		                      key.has_sk);
+		if (key.pkey == NULL)
+			return;
+		if (EVP_PKEY_get_raw_public_key(key.pkey, raw, &rawlen) == 1)
+			pubkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, rawlen);
+		CHECK("public half alone", cv_jwt_key_set_pkey(&pub, pubkey) == 0 && !pub.has_sk);
+		CHECK("public half alone cannot sign", cv_jwt_sign_key(&pub, CV_JWT_TYP_CONTACT, "{}") == NULL);
+		for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+			char *token = cv_jwt_sign_key(&key, CV_JWT_TYP_CONTACT, claims[i]), *dot, evp[87];
+			struct json_object *c;
+
+			dot = token != NULL ? strrchr(token, '.') : NULL;
+			CHECK("signed", dot != NULL);
+			if (dot == NULL)
+				continue;
+			CHECK("the signature OpenSSL makes",
+			      evp_ed25519_signature(key.pkey, token, (size_t)(dot - token), evp) == 0 &&
+			          strcmp(dot + 1, evp) == 0);
+			c = cv_jwt_verify_key(&pub, CV_JWT_TYP_CONTACT, token, strlen(token));
+			CHECK("verifies under the public half", c != NULL);
+			json_object_put(c);
+			/* A token whose signature OpenSSL made over other claims. */
+			if (evp_ed25519_signature(key.pkey, "e30.e30", 7, evp) == 0)
+				memcpy(dot + 1, evp, strlen(evp) + 1);
+			CHECK("another input's signature refused",
+			      cv_jwt_verify_key(&key, CV_JWT_TYP_CONTACT, token, strlen(token)) == NULL);
+			free(token);
+		}
+		EVP_PKEY_free(pubkey);
+		EVP_PKEY_free(key.pkey);
+	}
+}
+
 int
 main(void)
 {
@@ -229,5 +298,6 @@ main(void)
 	verify_accepts_only_hs256_of_the_expected_type();
 	ed25519_thumbprint_matches_rfc8037_a3();
 	asymmetric_tokens_verify_under_their_key_only();
+	eddsa_signatures_are_openssl_s();
 	return unit_done();
 }
