@@ -173,3 +173,38 @@ def test_the_resend_cooldown_counts_only_codes_of_the_same_purpose():
         assert send(app, account, contact.email)["result"] == 0
     assert len(query("SELECT 1 FROM cv.passcodes WHERE contact_id = %s AND purpose = 'login'",
                      (contact.id,))) == 2
+
+
+def test_the_blocked_address_lookup_stays_an_index_scan_after_the_counters_grow():
+    """A responder keeps the generic plan of cv.auth_blocked's lookup for
+    its lifetime, until the statistics of cv.rate_counters change.  Planned
+    while the statistics said the table was empty (a vacuum of a new
+    install, or after housekeeping emptied it), it must not be a Seq Scan
+    that then reads every counter of a table grown large.  In a database of its own, with autovacuum off for
+    the table so that nothing replans: the plan of the lookup after the
+    table grew from empty to 20,000 rows, in a session that used it before
+    (auto_explain shows it)."""
+    from test_migrate import connect, migrated, scratch_database
+    with scratch_database() as dsn:
+        migrated(dsn)
+        with connect(dsn) as setup, connect(dsn) as cur:
+            # Seen empty by (auto)vacuum, as after housekeeping emptied it.
+            setup.execute("ALTER TABLE cv.rate_counters SET (autovacuum_enabled = false)")
+            setup.execute("VACUUM ANALYZE cv.rate_counters")
+            setup.execute("SELECT pg_relation_size('cv.rate_counters')")
+            assert setup.fetchone()[0] == 0
+            for _ in range(8):   # custom plans, then the generic one is kept
+                cur.execute("SELECT cv.auth_blocked('192.0.2.1')")
+            setup.execute("INSERT INTO cv.rate_counters (bucket, window_start, hits)"
+                          " SELECT 'verify:1:' || i || '@example.com', now(), 1"
+                          " FROM generate_series(1, 20000) i")
+            cur.execute("LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;"
+                        " SET auto_explain.log_nested_statements = on;"
+                        " SET auto_explain.log_level = notice; SET client_min_messages = notice")
+            del cur.connection.notices[:]
+            cur.execute("SELECT cv.auth_blocked('192.0.2.1')")
+            plans = [n for n in cur.connection.notices if "cv.rate_counters r" in n
+                     or "rate_counters r" in n]
+            assert plans, cur.connection.notices
+            assert all("Index Scan using rate_counters_pkey" in p for p in plans), plans
+            assert not any("Seq Scan" in p for p in plans), plans
