@@ -1,5 +1,5 @@
 """Faults (README "Operations, Faults"): PostgreSQL killed under load (kill -9
-of the postmaster) -> requests answer 503 (code 1503) within a second or two,
+of the postmaster and its processes) -> requests answer 503 (code 1503) within a second or two,
 never a wrong 200 and never a hang; after `pg_ctl -D ... start` every
 responder reconnects by itself; no code is consumed twice and mail queued
 before the kill is delivered after.  A responder process killed -> only the
@@ -53,11 +53,18 @@ def exists(pid):
 
 
 def kill_postmaster():
-    """kill -9 of the postmaster; returns the PIDs of the server's processes
-    (its children exit by themselves when they notice)."""
+    """kill -9 of the database server: the postmaster and every process of
+    it (stopped first, so that it forks no new one); returns their PIDs.
+    Killing the postmaster alone leaves its backends to exit when they
+    notice, and a busy one that never waits between its connection's
+    queries keeps serving them meanwhile: an auth-token answered 200 after
+    the first 503 in an ASan run, committed by such an orphan -- true, but
+    not the outage this test is about."""
     pm = postmaster_pid()
+    os.kill(pm, signal.SIGSTOP)
     server = [pm] + children(pm)
-    os.kill(pm, signal.SIGKILL)
+    for pid in server:
+        os.kill(pid, signal.SIGKILL)
     return server
 
 
