@@ -26,6 +26,7 @@ CREATE OR REPLACE FUNCTION cv.api_send(p_key_hash text, p_email text, p_sealed t
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
+	r record;
 	app cv.user_apps%ROWTYPE;
 	ct cv.contacts%ROWTYPE;
 BEGIN
@@ -35,15 +36,17 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
-	SELECT * INTO ct FROM cv.contacts c
+	SELECT c AS ct, u AS app INTO r
+	  FROM cv.contacts c LEFT JOIN cv.user_apps u ON u.account_id = c.account_id
 	 WHERE c.account_id = auth.account_id AND lower(c.email) = lower(p_email)
-	   FOR NO KEY UPDATE;
+	   FOR NO KEY UPDATE OF c;
 	IF NOT FOUND THEN
 		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
 	END IF;
-	SELECT * INTO app FROM cv.user_apps u WHERE u.account_id = auth.account_id;
-	IF NOT FOUND THEN
+	ct := r.ct;
+	app := r.app;
+	IF app.id IS NULL THEN
 		result := 55032;  -- CV_ERR_USER_APP_NOT_FOUND
 		RETURN;
 	END IF;
@@ -85,7 +88,12 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
-	PERFORM 1 FROM cv.user_apps u WHERE u.account_id = auth.account_id;
+	-- The app and the contact in one read (the contact is locked later, by
+	-- cv.check_code, after the limits).
+	SELECT u.id AS app_id, c.id, c.uuid INTO ct
+	  FROM cv.user_apps u LEFT JOIN cv.contacts c
+	    ON c.account_id = u.account_id AND lower(c.email) = lower(p_email)
+	 WHERE u.account_id = auth.account_id;
 	IF NOT FOUND THEN
 		result := 55032;  -- CV_ERR_USER_APP_NOT_FOUND
 		RETURN;
@@ -96,8 +104,6 @@ BEGIN
 		RETURN;
 	END IF;
 	result := 13010;  -- CV_ERR_PASSCODE_NOT_FOUND
-	SELECT c.id, c.uuid INTO ct FROM cv.contacts c
-	 WHERE c.account_id = auth.account_id AND lower(c.email) = lower(p_email);
 	IF ct.id IS NULL THEN
 		PERFORM cv.check_code_decoy(auth.account_id, p_email, p_ip, 'login', p_code_hash, 'api',
 		                            p_request);
@@ -107,13 +113,18 @@ BEGIN
 	IF pc_id IS NULL THEN
 		RETURN;
 	END IF;
-	-- Only when it changes anything: a contact that logs in again is verified
-	-- and active already, and rewriting its row (a new tuple, its index
-	-- entries, WAL) bought nothing.
-	UPDATE cv.contacts SET email_verified = true, status = 'active', updated_at = now()
-	 WHERE id = ct.id AND (NOT email_verified OR status <> 'active');
-	PERFORM cv.log_event(auth.account_id, ct.id, 5002, 'api', p_request,
-	                     jsonb_build_object('purpose', 'login', 'passcode_id', pc_id));
+	-- The contact updated only when it changes anything: a contact that logs
+	-- in again is verified and active already, and rewriting its row (a new
+	-- tuple, its index entries, WAL) bought nothing.  With its event, one
+	-- statement.
+	WITH verified AS (
+	       UPDATE cv.contacts c SET email_verified = true, status = 'active', updated_at = now()
+	        WHERE c.id = ct.id AND (NOT c.email_verified OR c.status <> 'active'))
+	INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+	                       request_id, detail)
+	SELECT auth.account_id, ct.id, t.event_code, t.event_id, 'api', p_request,
+	       jsonb_build_object('purpose', 'login', 'passcode_id', pc_id)
+	  FROM cv.event_types t WHERE t.event_id = 5002;  -- CODE_VERIFIED
 	result := 0;
 	contact_uuid := ct.uuid;
 END
@@ -142,8 +153,7 @@ CREATE OR REPLACE FUNCTION cv.api_auth_token(p_key_hash text, p_contact_uuid uui
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	auth record;
-	acc cv.accounts%ROWTYPE;
-	ct cv.contacts%ROWTYPE;
+	r record;
 BEGIN
 	auth := cv.authenticate_from(p_key_hash, p_ip);
 	retry_after := auth.retry_after;
@@ -151,40 +161,50 @@ BEGIN
 		result := auth.result;
 		RETURN;
 	END IF;
-	-- FOR KEY SHARE: an erasure of the contact (lifecycle.sql) under way is
-	-- waited for, and then the contact is not found.
-	SELECT * INTO ct FROM cv.contacts c
+	-- The contact, its account and the account's active signing key
+	-- (keys.sql), one read.  FOR KEY SHARE: an erasure of the contact
+	-- (lifecycle.sql) under way is waited for, and then the contact is not
+	-- found.
+	SELECT c.id, c.uuid, c.email, c.email_verified, a.id AS account_id, a.uuid AS account_uuid,
+	       a.token_ttl, a.token_secret, a.auth_token_format, k.kid, k.alg,
+	       encode(k.sealed, 'hex') AS sealed
+	  INTO r
+	  FROM cv.contacts c JOIN cv.accounts a ON a.id = c.account_id
+	  LEFT JOIN cv.signing_keys k ON k.account_id = a.id AND k.state = 'active'
 	 WHERE c.uuid = p_contact_uuid AND c.account_id = auth.account_id
-	   FOR KEY SHARE;
+	   FOR KEY SHARE OF c;
 	IF NOT FOUND THEN
 		result := 55031;  -- CV_ERR_CONTACT_NOT_FOUND
 		RETURN;
 	END IF;
-	SELECT * INTO acc FROM cv.accounts a WHERE a.id = auth.account_id;
-	-- The account's active signing key (keys.sql), else its token_secret.
-	SELECT k.kid, k.alg, encode(k.sealed, 'hex') INTO key_kid, key_alg, key_sealed
-	  FROM cv.signing_keys k WHERE k.account_id = acc.id AND k.state = 'active';
+	key_kid := r.kid;
+	key_alg := r.alg;
+	key_sealed := r.sealed;
+	-- Else its token_secret.
 	IF key_kid IS NULL THEN
-		IF acc.token_secret IS NULL OR octet_length(acc.token_secret) < 32 THEN
+		IF r.token_secret IS NULL OR octet_length(r.token_secret) < 32 THEN
 			result := 1053;  -- CV_ERR_ACCOUNT_SECRET
 			RETURN;
 		END IF;
-		key_kid := cv.secret_kid(acc.uuid);
+		key_kid := cv.secret_kid(r.account_uuid);
 		key_alg := 'HS256';
-		token_secret := acc.token_secret;
+		token_secret := r.token_secret;
 	END IF;
 	-- The event is the only write, an audit record: no wait for the WAL
-	-- flush.  (SET LOCAL lasts to the end of the transaction; the
-	-- function's own SET clause restores only search_path.)
-	SET LOCAL synchronous_commit = off;
-	PERFORM cv.log_event(acc.id, ct.id, 5007, 'api', p_request, '{}');
+	-- flush.  (Local: to the end of the transaction; the function's own SET
+	-- clause restores only search_path.)
+	PERFORM set_config('synchronous_commit', 'off', true);
+	INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+	                       request_id, detail)
+	SELECT r.account_id, r.id, t.event_code, t.event_id, 'api', p_request, '{}'
+	  FROM cv.event_types t WHERE t.event_id = 5007;  -- AUTH_TOKEN_ISSUED
 	result := 0;
-	account_uuid := acc.uuid;
-	token_ttl := acc.token_ttl;
-	contact_uuid := ct.uuid;
-	email := ct.email;
-	email_verified := ct.email_verified;
-	token_format := acc.auth_token_format;
+	account_uuid := r.account_uuid;
+	token_ttl := r.token_ttl;
+	contact_uuid := r.uuid;
+	email := r.email;
+	email_verified := r.email_verified;
+	token_format := r.auth_token_format;
 END
 $$;
 

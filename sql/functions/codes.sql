@@ -31,7 +31,7 @@
 -- replaced (the link page says "replaced"); its mail, if still queued, is
 -- not touched here but dropped by the mailer when it claims it
 -- (cv.outbox_claim: superseded), which spares every send a look through the
--- queue.  The caller holds the contact's lock (cv.send_wait).
+-- queue.  The caller holds the contact's lock (the lock order above).
 CREATE OR REPLACE FUNCTION cv.queue_code(p_account bigint, p_contact cv.contacts, p_app cv.user_apps,
                                          p_purpose text, p_ttl integer, p_code_hashes text[],
                                          p_link_hash text, p_sealed text, p_link_base text,
@@ -41,7 +41,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	pc_id bigint;
 	pc_expires timestamptz := now() + make_interval(secs => p_ttl);
-	ob_id bigint;
+	idle boolean;
 	-- The shortest code, lib/codes.h's CV_CODE_MIN: the length of the code
 	-- p_code_hashes[1] hashes.  The bounds CV_CODE_MIN..CV_CODE_MAX are also
 	-- the CHECK and DEFAULT of cv.user_apps.code_length and
@@ -49,23 +49,38 @@ DECLARE
 	-- tests/integration/test_code_length.py holds them all to lib/codes.h.
 	code_min CONSTANT integer := 6;
 BEGIN
-	-- The mail of a replaced code, if still queued, is dropped by the
-	-- mailer when it claims it (cv.outbox_claim: superseded).
-	UPDATE cv.passcodes p SET used_at = now(), replaced = true
-	 WHERE p.contact_id = p_contact.id AND p.purpose = p_purpose AND p.used_at IS NULL;
-	INSERT INTO cv.passcodes (contact_id, purpose, code_hash, link_hash, expires_at, return_url)
-	VALUES (p_contact.id, p_purpose, decode(p_code_hashes[p_app.code_length - code_min + 1], 'hex'),
-	        decode(p_link_hash, 'hex'), pc_expires, p_return_url)
-	RETURNING id INTO pc_id;
-	INSERT INTO cv.outbox (account_id, contact_id, passcode_id, purpose, to_email, sealed,
-	                       code_length, link_base, app_name, sender_name, sender_email, locale,
-	                       expires_at, message_id)
-	VALUES (p_account, p_contact.id, pc_id, p_purpose, p_contact.email, decode(p_sealed, 'hex'),
-	        p_app.code_length, p_link_base, p_app.name, p_app.sender_name, p_app.sender_email,
-	        p_contact.locale, pc_expires, '<' || gen_random_uuid() || '@contact-verify>')
-	RETURNING id INTO ob_id;
-	PERFORM cv.log_event(p_account, p_contact.id, 5001, p_source, p_request,
-	                     jsonb_build_object('purpose', p_purpose, 'passcode_id', pc_id));
+	-- One statement: its parts see one snapshot (the replacement cannot see
+	-- the new code) and the look at the queue cannot see the new mail.  The
+	-- mail of a replaced code, if still queued, is dropped by the mailer when
+	-- it claims it (cv.outbox_claim: superseded).
+	WITH replaced AS (
+	       UPDATE cv.passcodes p SET used_at = now(), replaced = true
+	        WHERE p.contact_id = p_contact.id AND p.purpose = p_purpose AND p.used_at IS NULL),
+	     pc AS (
+	       INSERT INTO cv.passcodes (contact_id, purpose, code_hash, link_hash, expires_at,
+	                                 return_url)
+	       VALUES (p_contact.id, p_purpose,
+	               decode(p_code_hashes[p_app.code_length - code_min + 1], 'hex'),
+	               decode(p_link_hash, 'hex'), pc_expires, p_return_url)
+	       RETURNING id),
+	     ob AS (
+	       INSERT INTO cv.outbox (account_id, contact_id, passcode_id, purpose, to_email, sealed,
+	                              code_length, link_base, app_name, sender_name, sender_email,
+	                              locale, expires_at, message_id)
+	       SELECT p_account, p_contact.id, pc.id, p_purpose, p_contact.email, decode(p_sealed, 'hex'),
+	              p_app.code_length, p_link_base, p_app.name, p_app.sender_name, p_app.sender_email,
+	              p_contact.locale, pc_expires, '<' || gen_random_uuid() || '@contact-verify>'
+	         FROM pc),
+	     ev AS (
+	       INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+	                              request_id, detail)
+	       SELECT p_account, p_contact.id, t.event_code, t.event_id, p_source, p_request,
+	              jsonb_build_object('purpose', p_purpose, 'passcode_id', pc.id)
+	         FROM pc, cv.event_types t WHERE t.event_id = 5001)  -- CODE_SENT
+	SELECT pc.id, NOT EXISTS (SELECT 1 FROM cv.outbox o
+	                           WHERE o.status = 'queued' AND o.next_attempt_at <= now())
+	  INTO pc_id, idle
+	  FROM pc;
 	-- Only an idle mailer needs waking: with other mail due it is at work
 	-- and claims again until nothing is due.  A NOTIFY takes a database-wide
 	-- lock before its commit and holds it until after the WAL flush, so
@@ -73,8 +88,7 @@ BEGIN
 	-- A race (the mailer's last claim just before this commit) leaves the
 	-- row to its next look, at most a second later (src/mailer.c
 	-- IDLE_WAIT_MS).
-	IF NOT EXISTS (SELECT 1 FROM cv.outbox o
-	                WHERE o.status = 'queued' AND o.next_attempt_at <= now() AND o.id <> ob_id) THEN
+	IF idle THEN
 		NOTIFY cv_outbox;
 	END IF;
 	RETURN pc_id;
@@ -121,11 +135,15 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF pc.code_hash <> decode(p_code_hash, 'hex') THEN
-		UPDATE cv.passcodes SET attempts = attempts + 1 WHERE id = pc.id;
-		PERFORM cv.log_event(p_account, p_contact,
-		                     CASE WHEN pc.attempts + 1 >= max_attempts THEN 5004 ELSE 5003 END,
-		                     p_source, p_request,
-		                     jsonb_build_object('reason', 'wrong_code', 'attempts', pc.attempts + 1));
+		-- The try and its event, one statement.
+		WITH tried AS (UPDATE cv.passcodes p SET attempts = p.attempts + 1 WHERE p.id = pc.id)
+		INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+		                       request_id, detail)
+		SELECT p_account, p_contact, t.event_code, t.event_id, p_source, p_request,
+		       jsonb_build_object('reason', 'wrong_code', 'attempts', pc.attempts + 1)
+		  FROM cv.event_types t
+		 -- CODE_LOCKED when this try burns it, else VERIFY_FAILED
+		 WHERE t.event_id = CASE WHEN pc.attempts + 1 >= max_attempts THEN 5004 ELSE 5003 END;
 		RETURN NULL;
 	END IF;
 	UPDATE cv.passcodes SET used_at = now() WHERE id = pc.id;
@@ -147,30 +165,36 @@ $$;
 -- +0.14-0.37 ms without the decoy; the event alone left +0.16 ms, and redoing
 -- cv.check_code on a contact and code inserted in a rolled-back
 -- subtransaction (as cv.portal_send does) made strangers 0.20-0.28 ms slower
--- instead: the inserts cost more than the work they stand in for.
+-- instead: the inserts cost more than the work they stand in for.  It reads
+-- the counters without sequential scans, as limits.sql does.
 CREATE OR REPLACE FUNCTION cv.check_code_decoy(p_account bigint, p_email text, p_ip text,
                                                p_purpose text, p_code_hash text, p_source text,
                                                p_request text)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off AS $$
 DECLARE
 	pc cv.passcodes%ROWTYPE;
 	-- cv.verify_limits's buckets, taken by this transaction already.
 	by_email CONSTANT text := 'verify:' || p_account || ':' || lower(p_email);
 	by_ip CONSTANT text := 'verify-ip:' || p_account || ':' || COALESCE(p_ip, '');
 BEGIN
-	PERFORM 1 FROM cv.rate_counters r WHERE r.bucket = by_email FOR NO KEY UPDATE;
-	PERFORM 1 FROM cv.rate_counters r WHERE r.bucket = by_ip FOR NO KEY UPDATE;
+	-- check_code's lock of the contact: one statement, rows of our own.
+	PERFORM 1 FROM cv.rate_counters r WHERE r.bucket IN (by_email, by_ip) FOR NO KEY UPDATE;
 	-- The live code of contact 0, which no contact is (ids start at 1): the
 	-- same index probe as check_code's, planned the same way.
 	SELECT * INTO pc FROM cv.passcodes p
 	 WHERE p.contact_id = 0 AND p.purpose = p_purpose AND p.used_at IS NULL
 	 ORDER BY p.id DESC LIMIT 1;
 	IF pc.code_hash IS DISTINCT FROM decode(p_code_hash, 'hex') THEN
-		UPDATE cv.rate_counters r SET hits = r.hits WHERE r.bucket = by_email;
-		UPDATE cv.rate_counters r SET hits = r.hits WHERE r.bucket = by_ip;
-		PERFORM cv.log_event(p_account, NULL, 5003, p_source, p_request,
-		                     jsonb_build_object('reason', 'unknown_address'));
+		-- check_code's try and its event: one statement, two row writes.
+		WITH tried AS (UPDATE cv.rate_counters r SET hits = r.hits
+		                WHERE r.bucket IN (by_email, by_ip))
+		INSERT INTO cv.events (account_id, contact_id, event_code, event_id, source_system,
+		                       request_id, detail)
+		SELECT p_account, NULL, t.event_code, t.event_id, p_source, p_request,
+		       jsonb_build_object('reason', 'unknown_address')
+		  FROM cv.event_types t WHERE t.event_id = 5003;  -- VERIFY_FAILED
 	END IF;
 	RETURN NULL;
 END

@@ -3,8 +3,9 @@
 
 -- The kid of an account's implicit first HS256 key, its token_secret:
 -- the account's uuid without dashes (the secret itself goes into no kid).
+-- Inline (auth.sql): no SECURITY DEFINER, no SET.
 CREATE OR REPLACE FUNCTION cv.secret_kid(p_account uuid) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE STRICT AS $$
 	SELECT pg_catalog.replace(p_account::text, '-', '')
 $$;
 

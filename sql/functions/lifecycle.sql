@@ -3,7 +3,8 @@
 -- DELETE .../contact-verification/contacts/{uuid} (cv.api_erase_contact,
 -- cgi-bin/contact.c) and cvctl contact delete call; cv.export_contact is
 -- cvctl contact export.  The expiry of history is housekeeping.sql's
--- cv.expire_history.
+-- cv.expire_history.  cv.contact_deleted and cv.passcode_deleted (at the end)
+-- do on delete what foreign keys did before migration 022.
 --
 -- Lock order of an erasure, the same as every other path's, so that it can
 -- race a send, a verify, a portal login or a mailer without a deadlock:
@@ -181,3 +182,33 @@ BEGIN
 			WHERE r.bucket = ANY (cv.address_buckets(p_account, ct.email))), '[]'));
 END
 $$;
+
+-- What the foreign keys to cv.contacts and cv.passcodes did on delete
+-- (migration 022 dropped them: their checks cost every request a query per
+-- row written), once per DELETE statement: a deleted contact's codes and mail
+-- go with it and its events stay without it (cv.erase_contact does all this
+-- itself, in its lock order; this is for a contact that goes with its
+-- account, cv.contacts' own foreign key), and mail keeps no deleted code's
+-- id (housekeeping.sql's cv.expire_history, an erasure).
+CREATE OR REPLACE FUNCTION cv.contact_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	DELETE FROM cv.passcodes p USING gone WHERE p.contact_id = gone.id;
+	DELETE FROM cv.outbox o USING gone WHERE o.contact_id = gone.id;
+	UPDATE cv.events e SET contact_id = NULL FROM gone WHERE e.contact_id = gone.id;
+	RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cv.passcode_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE cv.outbox o SET passcode_id = NULL FROM gone WHERE o.passcode_id = gone.id;
+	RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER contact_deleted AFTER DELETE ON cv.contacts
+	REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION cv.contact_deleted();
+CREATE OR REPLACE TRIGGER passcode_deleted AFTER DELETE ON cv.passcodes
+	REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION cv.passcode_deleted();

@@ -6,7 +6,8 @@
 --   cv_owner   NOLOGIN.  Owns every table, sequence, type and function of
 --              schema cv.  Every function is SECURITY DEFINER with
 --              search_path = pg_catalog, pg_temp, so it runs as cv_owner
---              whoever calls it; nobody can log in as cv_owner or is a
+--              whoever calls it (but the few inline ones, which only such
+--              functions use); nobody can log in as cv_owner or is a
 --              member of it.
 --   cv_app     the responders (cv.conf "database").  USAGE on schema cv and
 --              EXECUTE on the functions the endpoints call; no right on any
@@ -52,6 +53,9 @@ DECLARE
 	admin_functions CONSTANT text[] := ARRAY['template_for', 'credential_state',
 		'signing_key_list', 'signing_key_activate', 'signing_key_retire', 'erase_contact',
 		'export_contact'];
+	-- LANGUAGE sql functions that the planner inlines (auth.sql): not
+	-- SECURITY DEFINER, no SET clause.
+	inline_functions CONSTANT text[] := ARRAY['credential_state', 'auth_wait', 'secret_kid'];
 	logins CONSTANT text := 'PUBLIC, cv_app, cv_mailer, cv_admin';
 	self CONSTANT regprocedure := 'cv.apply_privileges()'::regprocedure;
 	r record;
@@ -88,13 +92,23 @@ BEGIN
 	EXECUTE 'REVOKE ALL ON ALL SEQUENCES IN SCHEMA cv FROM ' || logins;
 
 	-- Every function and procedure: cv_owner's, SECURITY DEFINER, a pinned
-	-- search_path, and executable by nobody until granted below.
-	FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+	-- search_path, and executable by nobody until granted below.  The inline
+	-- functions instead run with their caller's rights and no SET clause of
+	-- their own, which is what lets the planner copy their body into the
+	-- calling statement (auth.sql); their callers are SECURITY DEFINER
+	-- functions with the pinned search_path, and every name in their bodies
+	-- is schema-qualified.
+	FOR r IN SELECT p.oid::regprocedure AS sig, p.proname = ANY (inline_functions) AS inline
+	           FROM pg_proc p
 	          WHERE p.pronamespace = 'cv'::regnamespace AND p.prokind IN ('f', 'p')
 	            AND p.oid <> self LOOP
 		EXECUTE format('ALTER ROUTINE %s OWNER TO cv_owner', r.sig);
-		EXECUTE format('ALTER ROUTINE %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp',
-		               r.sig);
+		IF r.inline THEN
+			EXECUTE format('ALTER ROUTINE %s SECURITY INVOKER RESET ALL', r.sig);
+		ELSE
+			EXECUTE format('ALTER ROUTINE %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp',
+			               r.sig);
+		END IF;
 		EXECUTE format('REVOKE ALL ON ROUTINE %s FROM %s', r.sig, logins);
 	END LOOP;
 	EXECUTE format('REVOKE ALL ON PROCEDURE %s FROM %s', self, logins);

@@ -417,16 +417,12 @@ def readme_example(lang):
     return re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)
 
 
-def readme_python_example():
-    return readme_example("python")
-
-
 def test_readme_python_example_verifies_a_token():
     account, contact = setup()
     add_key(account, "EdDSA")
     token = contact_token(account, contact)
     scope = {}
-    exec(readme_python_example(), scope)   # defines verify_auth_token
+    exec(readme_example("python"), scope)   # defines verify_auth_token
     claims = scope["verify_auth_token"](token, env("CV_BASE_URL").rstrip("/"), account.uuid,
                                         issuer())
     assert claims["sub"] == contact.uuid and claims["email"] == contact.email

@@ -36,8 +36,8 @@ def erased_body(contact_uuid):
 def rows_naming(email, contact_uuid, contact_id, after_xid=None):
     """{table.column: count} of the rows of schema cv that name the contact:
     its address (any case) or uuid inside a text-like column, the SHA-256 of
-    either in a bytea column, or its id in a column with a foreign key to
-    cv.contacts.  Rate-limit counters written by a transaction that
+    either in a bytea column, or its id in a column named contact_id or with
+    a foreign key to cv.contacts (migration 022 dropped most of those keys).  Rate-limit counters written by a transaction that
     committed after transaction after_xid (the erasure's) are left out: a
     verify of the address that came after the erasure counts like a
     stranger's.  Commit order, not xid order: a verify that began before the
@@ -51,7 +51,13 @@ def rows_naming(email, contact_uuid, contact_id, after_xid=None):
                     "   AND c.data_type IN %s ORDER BY 1, 2", (WALKED_TYPES,))
     keys = query("SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
                  "  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
-                 " WHERE c.contype = 'f' AND c.confrelid = 'cv.contacts'::regclass")
+                 " WHERE c.contype = 'f' AND c.confrelid = 'cv.contacts'::regclass"
+                 " UNION"
+                 " SELECT 'cv.' || c.table_name, c.column_name FROM information_schema.columns c"
+                 "  JOIN information_schema.tables t"
+                 "    ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+                 " WHERE c.table_schema = 'cv' AND t.table_type = 'BASE TABLE'"
+                 "   AND c.column_name = 'contact_id'")
     hashes = [hashlib.sha256(v.encode()).digest() for v in (email, email.lower(), contact_uuid)]
     found = {}
     for table, column, dtype in columns:
@@ -121,6 +127,40 @@ def test_erasure_leaves_no_row_of_any_table_naming_the_contact_or_its_address():
     assert "contacts.email" in rows_naming(other.email, other.uuid, other.id)
     assert query_one("SELECT count(*) FROM cv.outbox WHERE contact_id = %s", (other.id,))[0] == 2
     expect(auth_token(account.key, other.uuid), 200)
+
+
+def test_the_triggers_do_on_delete_what_the_dropped_foreign_keys_did():
+    """Migration 022 dropped the foreign keys of the codes, the mail and the
+    events to their contact and of the mail to its code (each was checked on
+    every request's writes); lifecycle.sql's triggers do what they did on
+    delete.  A deleted code leaves its mail without the code's id (as
+    retention deletes codes); a contact deleted otherwise than by an erasure
+    takes its codes and mail, and its events stay without it; a contact
+    deleted with its account (whose own foreign key cascades) likewise."""
+    account, contact = setup()
+    gone, theirs = setup()
+    a_contact_with_history(account, contact)
+    expect(send(gone.key, theirs.email), 200)
+    code, mail = query_one("SELECT p.id, o.id FROM cv.passcodes p JOIN cv.outbox o"
+                           "   ON o.passcode_id = p.id WHERE p.contact_id = %s"
+                           " ORDER BY p.id LIMIT 1", (contact.id,))
+    execute("DELETE FROM cv.passcodes WHERE id = %s", (code,))
+    assert query_one("SELECT passcode_id FROM cv.outbox WHERE id = %s", (mail,)) == (None,)
+
+    events = query_one("SELECT count(*) FROM cv.events WHERE contact_id = %s", (contact.id,))[0]
+    assert events >= 5, events
+    execute("DELETE FROM cv.contacts WHERE id = %s", (contact.id,))
+    for table in ("passcodes", "outbox", "events", "login_tickets"):
+        assert query_one(f"SELECT count(*) FROM cv.{table} WHERE contact_id = %s",
+                         (contact.id,))[0] == 0, table
+    assert query_one("SELECT count(*) FROM cv.events WHERE account_id = %s AND contact_id IS NULL",
+                     (account.id,))[0] >= events
+
+    assert query_one("SELECT count(*) FROM cv.outbox WHERE contact_id = %s", (theirs.id,))[0] == 1
+    execute("DELETE FROM cv.accounts WHERE id = %s", (gone.id,))
+    for table in ("passcodes", "outbox", "events"):
+        assert query_one(f"SELECT count(*) FROM cv.{table} WHERE contact_id = %s",
+                         (theirs.id,))[0] == 0, table
 
 
 def test_delete_repeated_answers_the_same_and_unknown_or_another_accounts_uuid_is_55031():

@@ -123,7 +123,6 @@ def schema_dump(dsn, *args):
 # old layout's, comments aside.  A change of a function's code after the move
 # is named here, so that the tests below still see every other difference.
 CHANGED_SINCE_THE_LAYOUT = {
-    "cv.authenticate",   # decides by cv.credential_state (issue 20, item 7)
     "cv.queue_code",     # the constant code_min for lib/codes.h's CV_CODE_MIN
     "cv.apply_privileges",  # cv_admin may execute cv.credential_state
     "cv.uo_send",        # results are rows of lib/errors.def (16 -> 1016, 14 -> 55032)
@@ -138,10 +137,20 @@ CHANGED_SINCE_THE_LAYOUT = {
     "cv.check_code_decoy",  # the same probe as cv.check_code (issue 22)
     "cv.api_verify",     # the contact updated only when that changes it (issue 22)
     # Issue 22: one plan whatever the statistics (enable_seqscan off).
-    "cv.auth_blocked", "cv.rate_take",
+    "cv.rate_take",
+    # Issue 22: fewer statements and calls per request (auth.sql, "Inline functions").
+    "cv.authenticate_from", "cv.oauth_client", "cv.verify_limits",
+}
+# Functions of the old layout that are gone (issue 22: folded into their callers).
+REMOVED_SINCE_THE_LAYOUT = {
+    "cv.authenticate",   # into cv.authenticate_from
+    "cv.auth_blocked",   # into cv.auth_wait, which its callers' statements inline
 }
 ADDED_SINCE_THE_LAYOUT = {
-    "cv.credential_state",  # an API key's state, for cv.authenticate and cvctl
+    "cv.credential_state",  # an API key's state, for cv.authenticate_from and cvctl
+    "cv.auth_wait",         # issue 22: the blocked-address lookup, inline
+    # Issue 22 (migration 022): what the dropped foreign keys did on delete.
+    "cv.contact_deleted", "cv.passcode_deleted",
     # Issue 21: erasure, export, retention (lifecycle.sql, housekeeping.sql, outbox.sql).
     "cv.erased_hash", "cv.address_buckets", "cv.erase_contact", "cv.api_erase_contact",
     "cv.export_contact", "cv.expire_history", "cv.outbox_hold",
@@ -205,6 +214,12 @@ def without_added_objects(dump):
 
 
 # The indexes that migrations since the layout added or dropped, by name.
+# Foreign keys dropped since the layout (022, issue 22: checked on every request's
+# writes), and the triggers that do what they did on delete.
+KEYS_SINCE_THE_LAYOUT = {
+    "cv.passcodes_contact_id_fkey", "cv.outbox_contact_id_fkey", "cv.outbox_passcode_id_fkey",
+    "cv.events_contact_id_fkey", "cv.contact_deleted", "cv.passcode_deleted",
+}
 INDEXES_SINCE_THE_LAYOUT = {
     "passcodes_live",         # dropped by 021 for passcodes_live_newest
     "passcodes_live_newest",  # 021: the newest live code in one probe (issue 22)
@@ -394,8 +409,11 @@ def test_a_database_of_the_old_layout_upgrades_keeping_every_row_into_a_fresh_in
             new_code = dict(cur.fetchall())
     added = {f for f in new_code if routine_name(f) in ADDED_SINCE_THE_LAYOUT}
     assert {routine_name(f) for f in added} == ADDED_SINCE_THE_LAYOUT, sorted(added)
-    assert sorted(set(new_code) - added) == sorted(old_code), set(new_code) ^ set(old_code)
-    changed = {routine_name(f) for f in old_code
+    removed = {f for f in old_code if routine_name(f) in REMOVED_SINCE_THE_LAYOUT}
+    assert {routine_name(f) for f in removed} == REMOVED_SINCE_THE_LAYOUT, sorted(removed)
+    assert sorted(set(new_code) - added) == sorted(set(old_code) - removed), \
+        set(new_code) ^ set(old_code)
+    changed = {routine_name(f) for f in set(old_code) - removed
                if without_comments(old_code[f]) != without_comments(new_code[f])}
     assert changed == CHANGED_SINCE_THE_LAYOUT, \
         f"the code of these functions differs from the old layout's: {sorted(changed)}"
@@ -408,14 +426,18 @@ def test_the_upgrade_changes_nothing_but_the_comments_and_the_migrators_records(
         migrated(db)
         after = schema_dump(db, "--exclude-table=cv.schema_migrations")
     assert before != after  # the functions' comments did change
-    since = CHANGED_SINCE_THE_LAYOUT | ADDED_SINCE_THE_LAYOUT
+    since = CHANGED_SINCE_THE_LAYOUT | ADDED_SINCE_THE_LAYOUT | REMOVED_SINCE_THE_LAYOUT
     for name in ADDED_SINCE_THE_LAYOUT:
         assert f"FUNCTION {name}(" in after and f"FUNCTION {name}(" not in before, name
+    for name in REMOVED_SINCE_THE_LAYOUT:
+        assert f"FUNCTION {name}(" in before and f"FUNCTION {name}(" not in after, name
     for name in TABLES_ADDED_SINCE_THE_LAYOUT:
         assert f"TABLE {name} " in after and f"TABLE {name} " not in before, name
     before, after = without_routines(before, since), without_routines(after, since)
-    before = without_objects(before, TABLES_ADDED_SINCE_THE_LAYOUT, ACLS_CHANGED_SINCE_THE_LAYOUT)
-    after = without_objects(after, TABLES_ADDED_SINCE_THE_LAYOUT, ACLS_CHANGED_SINCE_THE_LAYOUT)
+    before = without_objects(before, TABLES_ADDED_SINCE_THE_LAYOUT | KEYS_SINCE_THE_LAYOUT,
+                             ACLS_CHANGED_SINCE_THE_LAYOUT)
+    after = without_objects(after, TABLES_ADDED_SINCE_THE_LAYOUT | KEYS_SINCE_THE_LAYOUT,
+                            ACLS_CHANGED_SINCE_THE_LAYOUT)
     after = without_added_objects(after)
     before = without_indexes(before, INDEXES_SINCE_THE_LAYOUT)
     after = without_indexes(after, INDEXES_SINCE_THE_LAYOUT)

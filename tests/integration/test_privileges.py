@@ -238,23 +238,42 @@ def test_each_database_role_has_exactly_its_rights():
 # The functions that also plan without sequential scans (limits.sql: a
 # generic plan made while cv.rate_counters was empty must not stay a Seq
 # Scan once it is large).
-SEQSCAN_OFF = ("cv.auth_blocked(text)", "cv.rate_take(text,integer,integer)")
+SEQSCAN_OFF = ("cv.authenticate_from(text,text)", "cv.oauth_client(bigint,text)",
+               "cv.rate_take(text,integer,integer)",
+               "cv.check_code_decoy(bigint,text,text,text,text,text,text)")
+# The inline functions (auth.sql): LANGUAGE sql with the caller's rights and no
+# SET clause, so that the planner copies them into the statements that use them.
+INLINE = ("cv.credential_state(timestamp with time zone,timestamp with time zone)",
+          "cv.auth_wait(text)", "cv.secret_kid(uuid)")
 
 
 def test_every_function_runs_as_the_owner_with_a_pinned_search_path():
     """SECURITY DEFINER, owned by the NOLOGIN cv_owner, search_path pinned
-    (and enable_seqscan off where limits.sql says so, nowhere else); every
-    relation cv_owner's too.  cv.apply_privileges() (which sets all this) is
-    the migrator's, and nobody else may run it."""
+    (and enable_seqscan off where limits.sql says so, nowhere else); the
+    inline functions cv_owner's too, but with the caller's rights and no SET
+    (or the planner would not inline them), and executable by no login role
+    but cvctl's for credential_state; every relation cv_owner's too.
+    cv.apply_privileges() (which sets all this) is the migrator's, and nobody
+    else may run it."""
     wrong = query(
         "SELECT p.oid::regprocedure::text, pg_catalog.pg_get_userbyid(p.proowner), p.prosecdef,"
         "       p.proconfig FROM pg_catalog.pg_proc p"
         " WHERE p.pronamespace = 'cv'::regnamespace AND p.proname <> 'apply_privileges'"
-        "   AND (pg_catalog.pg_get_userbyid(p.proowner) <> 'cv_owner' OR NOT p.prosecdef"
-        "        OR p.proconfig IS DISTINCT FROM CASE WHEN p.oid::regprocedure::text = ANY (%s)"
+        "   AND (pg_catalog.pg_get_userbyid(p.proowner) <> 'cv_owner'"
+        "        OR p.prosecdef = (p.oid::regprocedure::text = ANY (%s))"
+        "        OR p.proconfig IS DISTINCT FROM CASE"
+        "             WHEN p.oid::regprocedure::text = ANY (%s) THEN NULL"
+        "             WHEN p.oid::regprocedure::text = ANY (%s)"
         "             THEN ARRAY['search_path=pg_catalog, pg_temp', 'enable_seqscan=off']"
-        "             ELSE ARRAY['search_path=pg_catalog, pg_temp'] END)", (list(SEQSCAN_OFF),))
+        "             ELSE ARRAY['search_path=pg_catalog, pg_temp'] END)",
+        (list(INLINE), list(INLINE), list(SEQSCAN_OFF)))
     assert wrong == [], f"functions not as cv.apply_privileges makes them: {wrong}"
+    for role in LOGIN_ROLES:
+        for fn in INLINE:
+            may = query_one("SELECT pg_catalog.has_function_privilege(%s, %s, 'EXECUTE')",
+                            (role, fn))[0]
+            assert may == (role == "cv_admin" and fn.startswith("cv.credential_state(")), \
+                (role, fn)
     n = query_one("SELECT count(*) FROM pg_catalog.pg_proc WHERE pronamespace = 'cv'::regnamespace")[0]
     assert n >= 30, n
     wrong = query("SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c"

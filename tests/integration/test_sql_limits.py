@@ -10,12 +10,15 @@ import hashlib
 import uuid
 
 from mailers import wait_until
+from test_migrate import connect, migrated, scratch_database
 from stack import (Session, auth_limit, code_hash, create_account, execute, query, query_one,
                    waiting_for_a_lock)
 
 # The stack's mailer is stopped (run.py --mode mailer): nothing claims the
 # mail these sends queue.
 MODE = "mailer"
+# A well-formed API key hash that no key has.
+KEY_OF_NOBODY = "0" * 64
 
 
 def key_hash(account):
@@ -176,15 +179,16 @@ def test_the_resend_cooldown_counts_only_codes_of_the_same_purpose():
 
 
 def test_the_blocked_address_lookup_stays_an_index_scan_after_the_counters_grow():
-    """A responder keeps the generic plan of cv.auth_blocked's lookup for
-    its lifetime, until the statistics of cv.rate_counters change.  Planned
+    """A responder keeps the generic plan of cv.authenticate_from's lookup of
+    the client address's failed-authentication counter (limits.sql's
+    cv.auth_wait) for its lifetime, until the statistics of cv.rate_counters
+    change.  Planned
     while the statistics said the table was empty (a vacuum of a new
     install, or after housekeeping emptied it), it must not be a Seq Scan
     that then reads every counter of a table grown large.  In a database of its own, with autovacuum off for
     the table so that nothing replans: the plan of the lookup after the
     table grew from empty to 20,000 rows, in a session that used it before
     (auto_explain shows it)."""
-    from test_migrate import connect, migrated, scratch_database
     with scratch_database() as dsn:
         migrated(dsn)
         with connect(dsn) as setup, connect(dsn) as cur:
@@ -194,7 +198,7 @@ def test_the_blocked_address_lookup_stays_an_index_scan_after_the_counters_grow(
             setup.execute("SELECT pg_relation_size('cv.rate_counters')")
             assert setup.fetchone()[0] == 0
             for _ in range(8):   # custom plans, then the generic one is kept
-                cur.execute("SELECT cv.auth_blocked('192.0.2.1')")
+                cur.execute(f"SELECT * FROM cv.authenticate_from('{KEY_OF_NOBODY}', '192.0.2.1')")
             setup.execute("INSERT INTO cv.rate_counters (bucket, window_start, hits)"
                           " SELECT 'verify:1:' || i || '@example.com', now(), 1"
                           " FROM generate_series(1, 20000) i")
@@ -202,9 +206,8 @@ def test_the_blocked_address_lookup_stays_an_index_scan_after_the_counters_grow(
                         " SET auto_explain.log_nested_statements = on;"
                         " SET auto_explain.log_level = notice; SET client_min_messages = notice")
             del cur.connection.notices[:]
-            cur.execute("SELECT cv.auth_blocked('192.0.2.1')")
-            plans = [n for n in cur.connection.notices if "cv.rate_counters r" in n
-                     or "rate_counters r" in n]
-            assert plans, cur.connection.notices
-            assert all("Index Scan using rate_counters_pkey" in p for p in plans), plans
-            assert not any("Seq Scan" in p for p in plans), plans
+            cur.execute(f"SELECT * FROM cv.authenticate_from('{KEY_OF_NOBODY}', '192.0.2.1')")
+            plans = [n for n in cur.connection.notices if "cv.auth_wait(p_addr)" in n]
+            assert len(plans) == 1, cur.connection.notices
+            assert "Index Scan using rate_counters_pkey on rate_counters r" in plans[0], plans
+            assert "Seq Scan on rate_counters" not in plans[0], plans
