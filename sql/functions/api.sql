@@ -90,7 +90,7 @@ BEGIN
 	END IF;
 	-- The app and the contact in one read (the contact is locked later, by
 	-- cv.check_code, after the limits).
-	SELECT u.id AS app_id, c.id, c.uuid INTO ct
+	SELECT c.id, c.uuid INTO ct
 	  FROM cv.user_apps u LEFT JOIN cv.contacts c
 	    ON c.account_id = u.account_id AND lower(c.email) = lower(p_email)
 	 WHERE u.account_id = auth.account_id;

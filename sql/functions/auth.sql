@@ -46,39 +46,45 @@ CREATE OR REPLACE FUNCTION cv.authenticate_from(p_key_hash text, p_addr text,
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off AS $$
 DECLARE
-	k record;
+	-- The credential's account, its state and the address's wait; all NULL
+	-- for a malformed credential, which reads nothing.
+	acc bigint;
+	acc_status text;
+	expires timestamptz;
+	revoked timestamptz;
+	wait integer;
+	state text;
 BEGIN
 	account_id := NULL;
 	IF p_key_hash ~ '^[0-9a-f]{64}$' THEN
-		SELECT a.id, a.status, ak.expires_at, ak.revoked_at, w.wait INTO k
+		SELECT a.id, a.status, ak.expires_at, ak.revoked_at, w.wait
+		  INTO acc, acc_status, expires, revoked, wait
 		  FROM (SELECT 1) AS one
 		  LEFT JOIN (cv.api_keys ak JOIN cv.accounts a ON a.id = ak.account_id)
 		    ON ak.key_hash = decode(p_key_hash, 'hex')
 		  LEFT JOIN LATERAL cv.auth_wait(p_addr) AS w ON true;
 	ELSIF p_key_hash ~ '^oauth:[0-9]{1,18}:[0-9]{1,18}$' THEN
-		SELECT a.id, a.status, to_timestamp(split_part(p_key_hash, ':', 3)::bigint) AS expires_at,
-		       c.revoked_at, w.wait INTO k
+		SELECT a.id, a.status, to_timestamp(split_part(p_key_hash, ':', 3)::bigint), c.revoked_at,
+		       w.wait
+		  INTO acc, acc_status, expires, revoked, wait
 		  FROM (SELECT 1) AS one
 		  LEFT JOIN (cv.oauth_clients c JOIN cv.accounts a ON a.id = c.account_id)
 		    ON c.id = split_part(p_key_hash, ':', 2)::bigint
 		  LEFT JOIN LATERAL cv.auth_wait(p_addr) AS w ON true;
-	ELSE
-		-- Malformed: no credential (and no look at the counter, counted below).
-		SELECT NULL::bigint AS id, NULL::text AS status, NULL::timestamptz AS expires_at,
-		       NULL::timestamptz AS revoked_at, NULL::integer AS wait INTO k;
 	END IF;
-	IF k.id IS NULL OR cv.credential_state(k.revoked_at, k.expires_at) = 'revoked' THEN
+	state := cv.credential_state(revoked, expires);
+	IF acc IS NULL OR state = 'revoked' THEN
 		result := 1001;  -- CV_ERR_UNAUTHENTICATED
 		retry_after := cv.auth_failed(p_addr);
 	ELSE
-		retry_after := k.wait;
-		IF cv.credential_state(k.revoked_at, k.expires_at) = 'expired' THEN
+		retry_after := wait;
+		IF state = 'expired' THEN
 			result := 3000;  -- CV_ERR_TOKEN_EXPIRED
-		ELSIF k.status <> 'active' THEN
+		ELSIF acc_status <> 'active' THEN
 			result := 7002;  -- CV_ERR_ACCOUNT_INACTIVE
 		ELSE
 			result := 0;
-			account_id := k.id;
+			account_id := acc;
 		END IF;
 	END IF;
 	IF retry_after IS NOT NULL THEN

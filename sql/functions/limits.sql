@@ -52,8 +52,8 @@ $$;
 -- Seconds the address p_addr must still wait because it has used up its
 -- allowance of failed authentications (cv.auth_limits), as one row, or no
 -- row when it is not blocked.  Reads only, on every authenticated request
--- (auth.sql's cv.authenticate_from, cv.oauth_client).  Inline, as auth.sql's
--- cv.credential: no SECURITY DEFINER, no SET (cv.apply_privileges).
+-- (auth.sql's cv.authenticate_from, cv.oauth_client).  Inline (auth.sql,
+-- "Inline functions"): no SECURITY DEFINER, no SET (cv.apply_privileges).
 --
 -- One plan whatever the statistics: every function that joins it plans with
 -- enable_seqscan off, so the lookup is always the primary key's index.  A

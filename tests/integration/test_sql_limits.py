@@ -211,3 +211,6 @@ def test_the_blocked_address_lookup_stays_an_index_scan_after_the_counters_grow(
             assert len(plans) == 1, cur.connection.notices
             assert "Index Scan using rate_counters_pkey on rate_counters r" in plans[0], plans
             assert "Seq Scan on rate_counters" not in plans[0], plans
+            # Nor JIT-compiled: a disabled Seq Scan (of the one settings row) costs 1e10,
+            # past jit_above_cost, and compiling took 0.5 s a call.
+            assert "JIT:" not in plans[0], plans
